@@ -1,0 +1,130 @@
+// Package app is the one place where Vigie is wired together: configuration, database, keys,
+// dictionary, and the services built on them.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"vigie/internal/auth"
+	"vigie/internal/db"
+	"vigie/internal/dictionary"
+	"vigie/internal/keys"
+	"vigie/internal/record"
+)
+
+// Config is Vigie's configuration, parsed once from flags and the environment.
+type Config struct {
+	// DatabaseURL is a postgres:// URL, or the path of the SQLite file (default vigie.db).
+	DatabaseURL string
+	// MasterKeyFile holds the master key (default vigie.key beside the database).
+	MasterKeyFile string
+}
+
+// DefaultSQLiteFile is where Vigie keeps its data when no database URL is given.
+const DefaultSQLiteFile = "vigie.db"
+
+// DefaultMasterKeyFile is where the master key lives unless VIGIE_MASTER_KEY_FILE says otherwise.
+const DefaultMasterKeyFile = "vigie.key"
+
+// ConfigFromEnv fills what flags left empty from VIGIE_DATABASE_URL and VIGIE_MASTER_KEY_FILE,
+// then the defaults.
+func ConfigFromEnv(c Config) Config {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = os.Getenv("VIGIE_DATABASE_URL")
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = DefaultSQLiteFile
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = os.Getenv("VIGIE_MASTER_KEY_FILE")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = DefaultMasterKeyFile
+	}
+	return c
+}
+
+// App holds the wired services.
+type App struct {
+	Config  Config
+	Log     *slog.Logger
+	DB      *db.DB
+	Dict    *dictionary.Dictionary
+	Keys    *keys.Keyring
+	Records *record.Store
+	Auth    *auth.Service
+	Now     func() time.Time
+}
+
+// Open connects to the database and loads the dictionary. Keys are loaded by Unlock, once the
+// schema is known to be current.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	dict, err := dictionary.Load()
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Config: cfg, Log: log, DB: d, Dict: dict, Now: time.Now}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Unlock loads (or, for a new database, creates) the master key, checks it against the one the
+// database was created with, and builds the services that need it. It refuses a missing key file
+// for a database that already has data: a new key would make every stored value unreadable.
+func (a *App) Unlock(ctx context.Context) error {
+	var stored string
+	err := a.DB.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'master_key_check'`).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("app: read key check: %w", err)
+	}
+	if stored != "" {
+		if _, err := os.Stat(a.Config.MasterKeyFile); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("app: master key file %s is missing and this database was encrypted with a key; restore the file or set VIGIE_MASTER_KEY_FILE", a.Config.MasterKeyFile)
+		}
+	}
+	master, created, err := keys.LoadOrCreateMasterKey(a.Config.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.Log.Warn("created a new master key; keep a copy of it apart from the database backups", "path", a.Config.MasterKeyFile)
+	}
+	kr, err := keys.NewKeyring(master)
+	if err != nil {
+		return err
+	}
+	switch {
+	case stored == "":
+		if _, err := a.DB.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ('master_key_check', $1, $2)`,
+			kr.Check(), a.Now().UTC()); err != nil {
+			return fmt.Errorf("app: store key check: %w", err)
+		}
+	case stored != kr.Check():
+		return keys.ErrWrongMasterKey
+	}
+	a.Keys = kr
+	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Now)
+	a.Auth = auth.NewService(a.DB, a.Dict, a.Now)
+	return nil
+}
+
+// Start is what every command that uses the data does: refuse a schema with pending migrations,
+// then unlock the keys.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.DB.CheckMigrated(ctx); err != nil {
+		return err
+	}
+	return a.Unlock(ctx)
+}

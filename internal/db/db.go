@@ -1,0 +1,102 @@
+// Package db opens Vigie's database — embedded SQLite by default, PostgreSQL when a URL is given —
+// and applies the embedded, ordered, transactional migrations.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect names the SQL flavour; statements use $1… placeholders on both.
+type Dialect string
+
+// The two databases Vigie runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database and its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// Open opens PostgreSQL when databaseURL is a postgres:// URL, SQLite otherwise (a file path).
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return openPostgres(ctx, databaseURL)
+	}
+	return openSQLite(ctx, databaseURL)
+}
+
+// openSQLite sets the pragmas in one place: WAL so readers never wait for the writer, foreign keys
+// on, a busy timeout instead of immediate "database is locked", and IMMEDIATE transactions so two
+// writers queue instead of deadlocking on a lock upgrade.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	sqldb.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	return &DB{DB: sqldb, Dialect: SQLite}, nil
+}
+
+func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	sqldb, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	sqldb.SetMaxOpenConns(4 * runtime.NumCPU())
+	sqldb.SetMaxIdleConns(4 * runtime.NumCPU())
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: connect to postgres: %w", redactURL(err, databaseURL))
+	}
+	return &DB{DB: sqldb, Dialect: Postgres}, nil
+}
+
+// redactURL keeps a password in the URL out of the error text.
+func redactURL(err error, databaseURL string) error {
+	u, perr := url.Parse(databaseURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	}
+	return err
+}
+
+// InTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
+func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	return nil
+}

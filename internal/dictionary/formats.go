@@ -1,0 +1,198 @@
+package dictionary
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// A format checks and normalises a value beyond its SQL type. Formats are named in the dictionary
+// ("format": "email"), so a new column gets its check by declaring it.
+type format func(c *Column, v any, now time.Time) (any, *FieldError)
+
+var formats = map[string]format{
+	"email":            formatEmail,
+	"phone_fr":         formatPhoneFR,
+	"postal_code":      formatPostalCode,
+	"departement":      formatDepartement,
+	"plate":            formatPlate,
+	"name":             formatName,
+	"birth_date_adult": formatBirthDateAdult,
+	"past_date":        formatPastDate,
+	"past_time":        formatPastTime,
+	"not_future_year":  formatNotFutureYear,
+}
+
+func knownFormat(name string) bool { _, ok := formats[name]; return ok }
+
+func formatEmail(c *Column, v any, _ time.Time) (any, *FieldError) {
+	s := v.(string)
+	addr, err := mail.ParseAddress(s)
+	local, domain, _ := strings.Cut(s, "@")
+	if err != nil || addr.Name != "" || addr.Address != s || len(local) > 64 ||
+		!strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(s, " <>\"") {
+		return nil, fieldErr(c, "format.email", "adresse e-mail invalide (exemple : prenom.nom@exemple.fr)")
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// frenchRegions are the numbering regions of metropolitan France and its overseas départements.
+var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
+
+func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
+	num, err := phonenumbers.Parse(v.(string), "FR")
+	if err == nil {
+		for _, region := range frenchRegions {
+			if phonenumbers.IsValidNumberForRegion(num, region) {
+				return phonenumbers.Format(num, phonenumbers.E164), nil
+			}
+		}
+	}
+	return nil, fieldErr(c, "format.phone_fr", "numéro de téléphone français invalide (exemple : 06 12 34 56 78)")
+}
+
+// Departements lists the codes of the French départements, Corsica and overseas included.
+var Departements = func() map[string]bool {
+	m := map[string]bool{"2A": true, "2B": true, "971": true, "972": true, "973": true, "974": true, "976": true}
+	for i := 1; i <= 95; i++ {
+		if i != 20 {
+			m[twoDigits(i)] = true
+		}
+	}
+	return m
+}()
+
+func twoDigits(i int) string { return string([]byte{byte('0' + i/10), byte('0' + i%10)}) }
+
+func formatDepartement(c *Column, v any, _ time.Time) (any, *FieldError) {
+	s := strings.ToUpper(v.(string))
+	if len(s) == 1 {
+		s = "0" + s
+	}
+	if !Departements[s] {
+		return nil, fieldErr(c, "format.departement", "département inconnu (exemples : 01, 2A, 75, 974)")
+	}
+	return s, nil
+}
+
+var postalCode = regexp.MustCompile(`^\d{5}$`)
+
+// DepartementOfPostalCode returns the département a postal code belongs to ("" when none does).
+func DepartementOfPostalCode(pc string) string {
+	if !postalCode.MatchString(pc) {
+		return ""
+	}
+	switch {
+	case pc[:2] == "20":
+		if pc < "20200" {
+			return "2A"
+		}
+		return "2B"
+	case pc[:2] == "97":
+		if Departements[pc[:3]] {
+			return pc[:3]
+		}
+		return ""
+	case Departements[pc[:2]]:
+		return pc[:2]
+	}
+	return ""
+}
+
+func formatPostalCode(c *Column, v any, _ time.Time) (any, *FieldError) {
+	if DepartementOfPostalCode(v.(string)) == "" {
+		return nil, fieldErr(c, "format.postal_code", "code postal français invalide (5 chiffres, exemple : 69003)")
+	}
+	return v, nil
+}
+
+var (
+	plateSIV = regexp.MustCompile(`^[A-HJ-NP-TV-Z]{2}[0-9]{3}[A-HJ-NP-TV-Z]{2}$`)
+	plateFNI = regexp.MustCompile(`^([0-9]{1,4})([A-Z]{1,3})([0-9]{2}|2A|2B|97[1-6])$`)
+)
+
+// NormalisePlate returns a French registration plate in its canonical form (AB-123-CD for the SIV
+// system since 2009, "1234 AB 56" for the older FNI), or "" when it is neither.
+func NormalisePlate(s string) string {
+	compact := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, s)
+	if plateSIV.MatchString(compact) {
+		return compact[:2] + "-" + compact[2:5] + "-" + compact[5:]
+	}
+	if m := plateFNI.FindStringSubmatch(compact); m != nil {
+		return m[1] + " " + m[2] + " " + m[3]
+	}
+	return ""
+}
+
+func formatPlate(c *Column, v any, _ time.Time) (any, *FieldError) {
+	p := NormalisePlate(v.(string))
+	if p == "" {
+		return nil, fieldErr(c, "format.plate", "immatriculation invalide (exemple : AB-123-CD)")
+	}
+	return p, nil
+}
+
+func formatName(c *Column, v any, _ time.Time) (any, *FieldError) {
+	s := v.(string)
+	letters := 0
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case r == ' ' || r == '-' || r == '\'' || r == '’' || r == '.':
+		default:
+			return nil, fieldErr(c, "format.name", "seuls les lettres, espaces, traits d'union et apostrophes sont admis")
+		}
+	}
+	if letters == 0 {
+		return nil, fieldErr(c, "format.name", "au moins une lettre est attendue")
+	}
+	return s, nil
+}
+
+func formatBirthDateAdult(c *Column, v any, now time.Time) (any, *FieldError) {
+	d, _ := time.Parse(DateLayout, v.(string))
+	switch {
+	case d.After(now):
+		return nil, fieldErr(c, "format.birth_date_future", "la date de naissance est dans le futur")
+	case d.AddDate(18, 0, 0).After(now):
+		return nil, fieldErr(c, "format.birth_date_adult", "le conducteur ou souscripteur doit avoir au moins 18 ans")
+	case d.Year() < now.Year()-120:
+		return nil, fieldErr(c, "format.birth_date_range", "date de naissance invraisemblable (plus de 120 ans)")
+	}
+	return v, nil
+}
+
+func formatPastDate(c *Column, v any, now time.Time) (any, *FieldError) {
+	d, _ := time.Parse(DateLayout, v.(string))
+	if d.After(now) {
+		return nil, fieldErr(c, "format.past_date", "la date ne peut pas être dans le futur")
+	}
+	if d.Year() < 1900 {
+		return nil, fieldErr(c, "format.past_date", "date invraisemblable (avant 1900)")
+	}
+	return v, nil
+}
+
+func formatPastTime(c *Column, v any, now time.Time) (any, *FieldError) {
+	if v.(time.Time).After(now.Add(5 * time.Minute)) {
+		return nil, fieldErr(c, "format.past_time", "la date ne peut pas être dans le futur")
+	}
+	return v, nil
+}
+
+func formatNotFutureYear(c *Column, v any, now time.Time) (any, *FieldError) {
+	if v.(int64) > int64(now.Year()+1) {
+		return nil, fieldErr(c, "format.not_future_year", "l'année ne peut pas dépasser l'année prochaine")
+	}
+	return v, nil
+}

@@ -1,0 +1,220 @@
+// Package keys holds Vigie's encryption (DESIGN §8, rule R10): a master key kept outside the
+// database, a data key per person wrapped by it, AES-256-GCM field envelopes that remember how
+// each value was collected, and keyed HMAC blind indexes for exact search.
+package keys
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MasterKeySize is the size of the master key and of every data key: AES-256.
+const MasterKeySize = 32
+
+// Keyring derives every working key from the master key. It holds no per-person state.
+type Keyring struct {
+	wrap     cipher.AEAD
+	indexKey []byte
+	check    string
+}
+
+// ErrWrongMasterKey means the master key does not match the one the database was created with.
+var ErrWrongMasterKey = errors.New("keys: the master key does not match this database (wrong VIGIE_MASTER_KEY_FILE?)")
+
+// LoadOrCreateMasterKey reads the master key file, or creates it with mode 0600 when it does not
+// exist. created tells the caller to say where the new key is.
+func LoadOrCreateMasterKey(path string) (key []byte, created bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, MasterKeySize)
+		rand.Read(key)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, false, fmt.Errorf("keys: create master key directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("keys: create master key: %w", err)
+		}
+		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return nil, false, fmt.Errorf("keys: write master key: %w", werr)
+		}
+		return key, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("keys: read master key: %w", err)
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		return nil, false, fmt.Errorf("keys: master key file %s is readable by others (mode %v); chmod 600 it", path, info.Mode().Perm())
+	}
+	key, err = hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != MasterKeySize {
+		return nil, false, fmt.Errorf("keys: master key file %s must hold %d bytes in hexadecimal", path, MasterKeySize)
+	}
+	return key, false, nil
+}
+
+// NewKeyring derives the wrapping, index and check keys from the master key with HKDF-SHA256,
+// each under its own label, so that no working key is the master key itself.
+func NewKeyring(master []byte) (*Keyring, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("keys: master key must be %d bytes", MasterKeySize)
+	}
+	derive := func(label string) []byte {
+		k, err := hkdf.Key(sha256.New, master, nil, "vigie "+label, 32)
+		if err != nil {
+			panic(err) // only fails for lengths HKDF cannot produce
+		}
+		return k
+	}
+	wrap, err := newGCM(derive("key wrapping v1"))
+	if err != nil {
+		return nil, err
+	}
+	check := hmac.New(sha256.New, derive("key check v1"))
+	check.Write([]byte("vigie"))
+	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
+}
+
+// Check is a value stored in the database at creation and compared at every start, so that a
+// server started with the wrong key file refuses instead of writing unreadable data.
+func (k *Keyring) Check() string { return k.check }
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// NewSubjectKey draws a fresh data key for a person. Wrap binds it to the person's id once the
+// person row exists (the person row and its key row are written in the same transaction).
+func (k *Keyring) NewSubjectKey() (*SubjectKey, error) {
+	raw := make([]byte, MasterKeySize)
+	rand.Read(raw)
+	return newSubjectKey(raw)
+}
+
+// Wrap returns the subject key wrapped for the given person, ready for the subject_keys table.
+// The wrapping binds the key to the person id, so a wrapped key copied onto another person fails.
+func (k *Keyring) Wrap(personID int64, sk *SubjectKey) []byte {
+	nonce := make([]byte, k.wrap.NonceSize())
+	rand.Read(nonce)
+	return k.wrap.Seal(nonce, nonce, sk.raw, personAAD(personID))
+}
+
+// Unwrap opens a person's wrapped data key.
+func (k *Keyring) Unwrap(personID int64, wrapped []byte) (*SubjectKey, error) {
+	ns := k.wrap.NonceSize()
+	if len(wrapped) < ns {
+		return nil, errors.New("keys: wrapped key too short")
+	}
+	raw, err := k.wrap.Open(nil, wrapped[:ns], wrapped[ns:], personAAD(personID))
+	if err != nil {
+		return nil, fmt.Errorf("keys: unwrap subject key: %w", err)
+	}
+	return newSubjectKey(raw)
+}
+
+func personAAD(id int64) []byte { return strconv.AppendInt([]byte("person:"), id, 10) }
+
+// SubjectKey encrypts and decrypts one person's fields.
+type SubjectKey struct {
+	raw  []byte
+	aead cipher.AEAD
+}
+
+func newSubjectKey(raw []byte) (*SubjectKey, error) {
+	aead, err := newGCM(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &SubjectKey{raw: raw, aead: aead}, nil
+}
+
+// Provenance records when, how and for which purpose a personal value was collected (DESIGN §5:
+// "every stored value knows when, how and for which purpose it was collected"). It travels inside
+// the encrypted envelope, so it is as protected as the value and erased with it.
+type Provenance struct {
+	CollectedAt time.Time `json:"collected_at"`
+	Channel     string    `json:"channel"`
+	Purpose     string    `json:"purpose"`
+}
+
+const envelopeVersion = 1
+
+// Seal encrypts a value with its provenance. The additional data names the table and column, so a
+// ciphertext moved to another column does not decrypt.
+//
+// Envelope: version(1) | nonce(12) | GCM( collected_unix(8) | len(channel)(1) | channel |
+// len(purpose)(1) | purpose | value ).
+func (s *SubjectKey) Seal(place string, p Provenance, value []byte) []byte {
+	plain := make([]byte, 0, 10+len(p.Channel)+len(p.Purpose)+len(value))
+	plain = binary.BigEndian.AppendUint64(plain, uint64(p.CollectedAt.Unix()))
+	plain = append(plain, byte(len(p.Channel)))
+	plain = append(plain, p.Channel...)
+	plain = append(plain, byte(len(p.Purpose)))
+	plain = append(plain, p.Purpose...)
+	plain = append(plain, value...)
+	out := make([]byte, 1+12, 1+12+len(plain)+s.aead.Overhead())
+	out[0] = envelopeVersion
+	rand.Read(out[1:13])
+	return s.aead.Seal(out, out[1:13], plain, []byte(place))
+}
+
+// Open decrypts a value sealed for the same place.
+func (s *SubjectKey) Open(place string, envelope []byte) ([]byte, Provenance, error) {
+	if len(envelope) < 13 || envelope[0] != envelopeVersion {
+		return nil, Provenance{}, errors.New("keys: not a Vigie envelope")
+	}
+	plain, err := s.aead.Open(nil, envelope[1:13], envelope[13:], []byte(place))
+	if err != nil {
+		return nil, Provenance{}, fmt.Errorf("keys: open %s: %w", place, err)
+	}
+	if len(plain) < 10 {
+		return nil, Provenance{}, errors.New("keys: truncated envelope")
+	}
+	var p Provenance
+	p.CollectedAt = time.Unix(int64(binary.BigEndian.Uint64(plain)), 0).UTC()
+	rest := plain[8:]
+	n := int(rest[0])
+	if len(rest) < 1+n+1 {
+		return nil, Provenance{}, errors.New("keys: truncated envelope")
+	}
+	p.Channel = string(rest[1 : 1+n])
+	rest = rest[1+n:]
+	m := int(rest[0])
+	if len(rest) < 1+m {
+		return nil, Provenance{}, errors.New("keys: truncated envelope")
+	}
+	p.Purpose = string(rest[1 : 1+m])
+	return rest[1+m:], p, nil
+}
+
+// BlindIndex is the keyed HMAC of a normalised search term for one column: equal terms give equal
+// indexes, and without the key the index reveals nothing. 16 bytes keep collisions out of reach.
+func (k *Keyring) BlindIndex(place, term string) []byte {
+	m := hmac.New(sha256.New, k.indexKey)
+	m.Write([]byte(place))
+	m.Write([]byte{0})
+	m.Write([]byte(term))
+	return m.Sum(nil)[:16]
+}

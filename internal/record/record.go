@@ -1,0 +1,135 @@
+// Package record is the governed store: every read and write of a CRM record (person, quote,
+// contract, document, interaction, ticket) goes through it, and it obeys the data dictionary —
+// department × field access (R08), validation of type, size and format, encryption of personal
+// fields under the person's key (R10), provenance of every value, and blind indexes for search.
+// Because it reads the dictionary, a field declared there is covered everywhere without more code.
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"vigie/internal/dictionary"
+	"vigie/internal/keys"
+)
+
+// Actor is who reads or writes: a staff user and the department whose purposes they act for.
+type Actor struct {
+	UserID     int64
+	Department string
+	Purposes   []string
+}
+
+// Record is one row as a department may see it: only the fields it may read are present.
+type Record struct {
+	Table      *dictionary.Table
+	ID         int64
+	PersonID   int64
+	Values     map[string]any
+	Provenance map[string]keys.Provenance
+}
+
+// Get returns a field's value, nil when absent or not readable.
+func (r *Record) Get(field string) any { return r.Values[field] }
+
+// Text returns a field's value as text for display ("" when absent).
+func (r *Record) Text(field string) string {
+	c := r.Table.Column(field)
+	if c == nil {
+		return ""
+	}
+	return string(c.Text(r.Values[field]))
+}
+
+// MarshalJSON writes the fields in dictionary order, blobs left out (they have their own endpoint).
+func (r *Record) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	first := true
+	for _, c := range r.Table.Columns {
+		v, ok := r.Values[c.Name]
+		if !ok || c.Kind == dictionary.KindBlob {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		name, _ := json.Marshal(c.Name)
+		val, err := json.Marshal(c.JSON(v))
+		if err != nil {
+			return nil, fmt.Errorf("record: %s: %w", c.Name, err)
+		}
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	if len(r.Provenance) > 0 {
+		if !first {
+			b.WriteByte(',')
+		}
+		p, err := json.Marshal(r.Provenance)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`"_provenance":`)
+		b.Write(p)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// Input is what a client asks to write: raw JSON values by field, and how and for which purpose
+// they were collected.
+type Input struct {
+	Fields  map[string]json.RawMessage
+	Channel string
+	Purpose string
+	// Parent is the id of the parent row for child tables (a ticket's messages).
+	Parent int64
+}
+
+// Channels a value can be collected through.
+var Channels = []string{"web_form", "phone", "email", "letter", "agency", "api", "import", "demo"}
+
+// ErrNotFound is an unknown id (or a row hidden by a row rule the caller may not even see).
+var ErrNotFound = errors.New("record: not found")
+
+// ForbiddenError is a department touching a table, a field or a row its purposes do not allow.
+type ForbiddenError struct {
+	Table, Field, Reason string
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("record: %s.%s: %s", e.Table, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("record: %s: %s", e.Table, e.Reason)
+}
+
+// ValidationError lists every refused field of a request; nothing was written.
+type ValidationError struct {
+	Fields []*dictionary.FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return "record: invalid input: " + strings.Join(parts, "; ")
+}
+
+func invalid(field, rule, msg string) *ValidationError {
+	return &ValidationError{Fields: []*dictionary.FieldError{{Field: field, Rule: rule, Message: msg}}}
+}
+
+func forbidTable(t *dictionary.Table, reason string) error {
+	return &ForbiddenError{Table: t.Name, Reason: reason}
+}
+
+func (a Actor) hasPurpose(p string) bool { return slices.Contains(a.Purposes, p) }

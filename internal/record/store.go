@@ -1,0 +1,696 @@
+package record
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"vigie/internal/db"
+	"vigie/internal/dictionary"
+	"vigie/internal/keys"
+)
+
+// Store reads and writes records under the dictionary's rules.
+type Store struct {
+	db   *db.DB
+	dict *dictionary.Dictionary
+	keys *keys.Keyring
+	now  func() time.Time
+}
+
+// NewStore returns a store; now is the clock used for timestamps and date checks.
+func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, now func() time.Time) *Store {
+	return &Store{db: d, dict: dict, keys: kr, now: now}
+}
+
+// Dictionary returns the dictionary the store obeys.
+func (s *Store) Dictionary() *dictionary.Dictionary { return s.dict }
+
+// Table returns a table the API may expose, or nil for unknown and internal tables.
+func (s *Store) Table(name string) *dictionary.Table {
+	t := s.dict.Table(name)
+	if t == nil || t.Internal {
+		return nil
+	}
+	return t
+}
+
+func (s *Store) readableTable(a Actor, t *dictionary.Table) error {
+	if !t.CanRead(a.Department) {
+		return forbidTable(t, "ce service n'a pas accès à ces données")
+	}
+	return nil
+}
+
+// Get returns one record with the fields the actor's department may read, decrypted.
+func (s *Store) Get(ctx context.Context, a Actor, table string, id int64) (*Record, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readableTable(a, t); err != nil {
+		return nil, err
+	}
+	recs, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, ErrNotFound
+	}
+	if err := checkRowRules(a, t, recs[0].Values); err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// ListQuery pages through a table by id (keyset pagination: fast at any depth).
+type ListQuery struct {
+	After  int64
+	Limit  int
+	Filter map[string]int64 // equality on id columns: person_id, ticket_id…
+}
+
+// MaxPage bounds a page of results.
+const MaxPage = 200
+
+// List returns a page of records and the cursor of the next page (0 when none).
+func (s *Store) List(ctx context.Context, a Actor, table string, q ListQuery) ([]*Record, int64, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.readableTable(a, t); err != nil {
+		return nil, 0, err
+	}
+	if q.Limit <= 0 || q.Limit > MaxPage {
+		q.Limit = 50
+	}
+	where := []string{"t.id > $1"}
+	args := []any{q.After}
+	for _, name := range slices.Sorted(maps.Keys(q.Filter)) {
+		c := t.Column(name)
+		if c == nil || c.Kind != dictionary.KindBigint || !c.CanRead(a.Department) {
+			return nil, 0, invalid(name, "filter", "filtre non disponible sur ce champ")
+		}
+		args = append(args, q.Filter[name])
+		where = append(where, fmt.Sprintf("t.%s = $%d", name, len(args)))
+	}
+	rw, rargs := rowRuleSQL(a, t, len(args))
+	where = append(where, rw...)
+	args = append(args, rargs...)
+	recs, err := s.fetch(ctx, s.db, a, t, strings.Join(where, " AND "), args, q.Limit+1, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(recs) > q.Limit {
+		recs = recs[:q.Limit]
+		next = recs[len(recs)-1].ID
+	}
+	return recs, next, nil
+}
+
+// Search finds records by the exact value of a searchable field (email, phone, plate) or by the
+// words of a tokenised one (last name), through the blind index: the value itself is never
+// compared in SQL, only its keyed HMAC. A department may search only a field it may read, so that
+// search cannot serve as an oracle on data it may not see.
+func (s *Store) Search(ctx context.Context, a Actor, table, field, term string, limit int) ([]*Record, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readableTable(a, t); err != nil {
+		return nil, err
+	}
+	c := t.Column(field)
+	if c == nil || c.Searchable == "" {
+		return nil, invalid(field, "search", "ce champ n'est pas recherchable")
+	}
+	if !c.CanRead(a.Department) {
+		return nil, &ForbiddenError{Table: t.Name, Field: field, Reason: "ce service ne peut pas lire ce champ"}
+	}
+	v, fe := c.DecodeString(term, s.now())
+	if fe != nil {
+		return nil, &ValidationError{Fields: []*dictionary.FieldError{fe}}
+	}
+	terms := indexTerms(c, v)
+	if len(terms) == 0 {
+		return nil, invalid(field, "search", "terme de recherche vide")
+	}
+	if limit <= 0 || limit > MaxPage {
+		limit = 50
+	}
+	args := []any{t.Name, c.Name}
+	var hashes []string
+	for _, term := range terms {
+		args = append(args, s.keys.BlindIndex(t.Name+"."+c.Name, term))
+		hashes = append(hashes, "$"+strconv.Itoa(len(args)))
+	}
+	args = append(args, len(terms))
+	where := fmt.Sprintf(`t.id IN (SELECT row_id FROM search_index WHERE table_name = $1 AND column_name = $2
+		AND hash IN (%s) GROUP BY row_id HAVING count(DISTINCT hash) = $%d)`, strings.Join(hashes, ", "), len(args))
+	rw, rargs := rowRuleSQL(a, t, len(args))
+	where = strings.Join(append([]string{where}, rw...), " AND ")
+	args = append(args, rargs...)
+	return s.fetch(ctx, s.db, a, t, where, args, limit, false)
+}
+
+// Blob returns the decrypted content of a blob field (a document's file).
+func (s *Store) Blob(ctx context.Context, a Actor, table string, id int64, field string) ([]byte, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readableTable(a, t); err != nil {
+		return nil, err
+	}
+	c := t.Column(field)
+	if c == nil || c.Kind != dictionary.KindBlob {
+		return nil, ErrNotFound
+	}
+	if !c.CanRead(a.Department) {
+		return nil, &ForbiddenError{Table: t.Name, Field: field, Reason: "ce service ne peut pas lire ce champ"}
+	}
+	recs, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, ErrNotFound
+	}
+	if err := checkRowRules(a, t, recs[0].Values); err != nil {
+		return nil, err
+	}
+	b, _ := recs[0].Values[field].([]byte)
+	return b, nil
+}
+
+func (s *Store) tableFor(name string) (*dictionary.Table, error) {
+	t := s.Table(name)
+	if t == nil {
+		return nil, ErrNotFound
+	}
+	return t, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// fetch selects the columns the actor may read (and only those: a field a department may not see
+// is neither fetched nor decrypted), decrypts them with each person's key, and normalises types.
+func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Table, where string, args []any, limit int, withBlobs bool) ([]*Record, error) {
+	var cols []*dictionary.Column
+	encrypted := false
+	for _, c := range t.Columns {
+		if c.Name == "id" || !(c.CanRead(a.Department) || isRowRuleColumn(t, c.Name)) {
+			continue
+		}
+		if c.Kind == dictionary.KindBlob && !withBlobs {
+			continue
+		}
+		cols = append(cols, c)
+		encrypted = encrypted || c.Encrypted
+	}
+	personCol := t.PersonColumn
+	if personCol == "" {
+		personCol = "id"
+	}
+	sel := []string{"t.id", "t." + personCol}
+	for _, c := range cols {
+		sel = append(sel, "t."+c.Name)
+	}
+	join := ""
+	if encrypted {
+		sel = append(sel, "k.wrapped_key")
+		join = " LEFT JOIN subject_keys k ON k.person_id = t." + personCol
+	}
+	query := fmt.Sprintf("SELECT %s FROM %s t%s WHERE %s ORDER BY t.id LIMIT %d",
+		strings.Join(sel, ", "), t.Name, join, where, limit)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	var out []*Record
+	for rows.Next() {
+		var id int64
+		var personID sql.NullInt64
+		raw := make([]any, len(cols))
+		dest := []any{&id, &personID}
+		for i := range raw {
+			dest = append(dest, &raw[i])
+		}
+		var wrapped []byte
+		if encrypted {
+			dest = append(dest, &wrapped)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("record: read %s: %w", t.Name, err)
+		}
+		rec := &Record{Table: t, ID: id, PersonID: personID.Int64, Values: make(map[string]any, len(cols)+1)}
+		rec.Values["id"] = id
+		var sk *keys.SubjectKey
+		if encrypted && wrapped != nil {
+			if sk, err = s.keys.Unwrap(rec.PersonID, wrapped); err != nil {
+				return nil, fmt.Errorf("record: %s %d: %w", t.Name, id, err)
+			}
+		}
+		for i, c := range cols {
+			if raw[i] == nil {
+				if c.CanRead(a.Department) {
+					rec.Values[c.Name] = nil
+				}
+				continue
+			}
+			var v any
+			if c.Encrypted {
+				if sk == nil {
+					continue // the person's key was destroyed: the value is gone (crypto-shredding)
+				}
+				blob, _ := raw[i].([]byte)
+				plain, prov, err := sk.Open(t.Name+"."+c.Name, blob)
+				if err != nil {
+					return nil, fmt.Errorf("record: %s %d: %w", t.Name, id, err)
+				}
+				if v, err = c.FromText(plain); err != nil {
+					return nil, fmt.Errorf("record: %s.%s: %w", t.Name, c.Name, err)
+				}
+				if rec.Provenance == nil {
+					rec.Provenance = map[string]keys.Provenance{}
+				}
+				rec.Provenance[c.Name] = prov
+			} else if v, err = c.FromDB(raw[i]); err != nil {
+				return nil, fmt.Errorf("record: %s.%s: %w", t.Name, c.Name, err)
+			}
+			rec.Values[c.Name] = v
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// Row rules: some tables filter rows as well as fields. "purpose": a department sees only the
+// rows recorded for its own purposes (prospection notes stay with prospection). "not_archived":
+// archived rows are out of reach here (the DPO reads them through a justified archive access).
+func isRowRuleColumn(t *dictionary.Table, name string) bool {
+	return name == "purpose" && t.HasRowRule("purpose") || name == "archived" && t.HasRowRule("not_archived")
+}
+
+func rowRuleSQL(a Actor, t *dictionary.Table, nargs int) ([]string, []any) {
+	var where []string
+	var args []any
+	if t.HasRowRule("purpose") {
+		var ph []string
+		for _, p := range a.Purposes {
+			args = append(args, p)
+			ph = append(ph, "$"+strconv.Itoa(nargs+len(args)))
+		}
+		if len(ph) == 0 {
+			where = append(where, "1 = 0")
+		} else {
+			where = append(where, "t.purpose IN ("+strings.Join(ph, ", ")+")")
+		}
+	}
+	if t.HasRowRule("not_archived") {
+		where = append(where, "NOT t.archived")
+	}
+	return where, args
+}
+
+func checkRowRules(a Actor, t *dictionary.Table, values map[string]any) error {
+	if t.HasRowRule("purpose") {
+		if p, _ := values["purpose"].(string); !a.hasPurpose(p) {
+			return forbidTable(t, "cette ligne relève d'une autre finalité ("+p+")")
+		}
+	}
+	if t.HasRowRule("not_archived") {
+		if archived, _ := values["archived"].(bool); archived {
+			return forbidTable(t, "document archivé : accès réservé au DPO sur justification")
+		}
+	}
+	return nil
+}
+
+// Create validates the input against the dictionary, encrypts the personal fields under the
+// person's key (a new key for a new person), writes the row and its blind indexes in one
+// transaction, and returns the record as the actor may see it.
+func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*Record, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, err
+	}
+	if !t.CanWrite(a.Department) {
+		return nil, forbidTable(t, "ce service ne peut pas créer ces données")
+	}
+	now := s.now().UTC()
+	prov, err := s.provenance(a, in, now)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.decodeInput(a, t, in, prov.Purpose, true)
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.deriveOnCreate(ctx, tx, a, t, in, vals, now); err != nil {
+			return err
+		}
+		if err := checkRowRules(a, t, vals); err != nil {
+			return err
+		}
+		var sk *keys.SubjectKey
+		if t.Name == "persons" {
+			if sk, err = s.keys.NewSubjectKey(); err != nil {
+				return err
+			}
+		} else if sk, err = s.subjectKey(ctx, tx, vals[t.PersonColumn].(int64)); err != nil {
+			return err
+		}
+		if err := s.checkReferences(ctx, tx, t, vals); err != nil {
+			return err
+		}
+		names, args := s.columnsAndArgs(t, vals, sk, prov)
+		ph := make([]string, len(names))
+		for i := range names {
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		query := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING id", t.Name, strings.Join(names, ", "), strings.Join(ph, ", "))
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
+			return fmt.Errorf("record: insert %s: %w", t.Name, err)
+		}
+		personID := id
+		if t.Name == "persons" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO subject_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)`,
+				id, s.keys.Wrap(id, sk), now); err != nil {
+				return fmt.Errorf("record: store subject key: %w", err)
+			}
+		} else {
+			personID = vals[t.PersonColumn].(int64)
+		}
+		return s.index(ctx, tx, t, id, personID, vals, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, a, table, id)
+}
+
+// Update changes the given fields of one record; the others keep their values and provenance.
+func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in Input) (*Record, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, err
+	}
+	if !t.CanWrite(a.Department) {
+		return nil, forbidTable(t, "ce service ne peut pas modifier ces données")
+	}
+	now := s.now().UTC()
+	prov, err := s.provenance(a, in, now)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.decodeInput(a, t, in, prov.Purpose, false)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		current, err := s.fetch(ctx, tx, Actor{Department: a.Department, Purposes: a.Purposes}, t, "t.id = $1", []any{id}, 1, false)
+		if err != nil {
+			return err
+		}
+		if len(current) == 0 {
+			return ErrNotFound
+		}
+		if err := checkRowRules(a, t, current[0].Values); err != nil {
+			return err
+		}
+		s.deriveOnUpdate(t, vals, now)
+		merged := maps.Clone(current[0].Values)
+		maps.Copy(merged, vals)
+		if errs := crossChecks(t, merged, vals); len(errs) > 0 {
+			return &ValidationError{Fields: errs}
+		}
+		personID := current[0].PersonID
+		sk, err := s.subjectKey(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
+		names, args := s.columnsAndArgs(t, vals, sk, prov)
+		sets := make([]string, len(names))
+		for i, n := range names {
+			sets[i] = n + " = $" + strconv.Itoa(i+1)
+		}
+		args = append(args, id)
+		query := fmt.Sprintf("UPDATE %s SET %s WHERE id = $%d", t.Name, strings.Join(sets, ", "), len(args))
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("record: update %s: %w", t.Name, err)
+		}
+		return s.index(ctx, tx, t, id, personID, vals, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, a, table, id)
+}
+
+// provenance is how and why the values of this request were collected. The purpose must be one
+// of the department's own: a department cannot collect data under another's purpose.
+func (s *Store) provenance(a Actor, in Input, now time.Time) (keys.Provenance, error) {
+	p := keys.Provenance{CollectedAt: now, Channel: in.Channel, Purpose: in.Purpose}
+	if p.Channel == "" {
+		p.Channel = "api"
+	}
+	if !slices.Contains(Channels, p.Channel) {
+		return p, invalid("_channel", "enum", "canal de collecte inconnu ; valeurs admises : "+strings.Join(Channels, ", "))
+	}
+	if p.Purpose == "" && len(a.Purposes) > 0 {
+		p.Purpose = a.Purposes[0]
+	}
+	if !a.hasPurpose(p.Purpose) {
+		return p, invalid("_purpose", "purpose", "finalité étrangère à ce service")
+	}
+	return p, nil
+}
+
+// decodeInput checks every field of the request against the dictionary and returns canonical
+// values. Every problem is reported at once; nothing is written when there is one.
+func (s *Store) decodeInput(a Actor, t *dictionary.Table, in Input, purpose string, create bool) (map[string]any, error) {
+	now := s.now()
+	vals := map[string]any{}
+	var errs []*dictionary.FieldError
+	var forbidden []string
+	for _, name := range slices.Sorted(maps.Keys(in.Fields)) {
+		c := t.Column(name)
+		switch {
+		case c == nil:
+			errs = append(errs, &dictionary.FieldError{Field: name, Rule: "unknown_field", Message: "champ inconnu du dictionnaire de données"})
+			continue
+		case c.System || c.Name == t.Parent:
+			errs = append(errs, &dictionary.FieldError{Field: name, Rule: "read_only", Message: "champ calculé par Vigie, non modifiable"})
+			continue
+		case !create && c.Immutable:
+			errs = append(errs, &dictionary.FieldError{Field: name, Rule: "immutable", Message: "champ non modifiable après création"})
+			continue
+		case !c.CanWrite(a.Department):
+			forbidden = append(forbidden, name)
+			continue
+		case c.Personal && !slices.Contains(c.Purposes, purpose):
+			errs = append(errs, &dictionary.FieldError{Field: name, Rule: "purpose", Message: "ce champ n'est pas collecté pour la finalité " + purpose + " (minimisation)"})
+			continue
+		}
+		v, fe := c.Decode(in.Fields[name], now)
+		if fe != nil {
+			errs = append(errs, fe)
+			continue
+		}
+		vals[name] = v
+	}
+	if len(forbidden) > 0 && len(errs) == 0 {
+		return nil, &ForbiddenError{Table: t.Name, Field: strings.Join(forbidden, ", "), Reason: "ce service ne peut pas écrire ce champ"}
+	}
+	if create {
+		for _, c := range t.Columns {
+			if _, ok := vals[c.Name]; ok || c.System || c.Name == t.Parent {
+				continue
+			}
+			if d := c.DefaultValue(); d != nil {
+				vals[c.Name] = d
+			} else if !c.Nullable() && !containsField(errs, c.Name) {
+				errs = append(errs, &dictionary.FieldError{Field: c.Name, Rule: "required", Message: "ce champ est obligatoire"})
+			}
+		}
+		errs = append(errs, crossChecks(t, vals, vals)...)
+	}
+	if len(errs) > 0 {
+		return nil, &ValidationError{Fields: errs}
+	}
+	return vals, nil
+}
+
+func containsField(errs []*dictionary.FieldError, name string) bool {
+	return slices.ContainsFunc(errs, func(e *dictionary.FieldError) bool { return e.Field == name })
+}
+
+// deriveOnCreate fills the columns Vigie computes itself.
+func (s *Store) deriveOnCreate(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.Table, in Input, vals map[string]any, now time.Time) error {
+	for _, name := range []string{"created_at", "updated_at"} {
+		if t.Column(name) != nil {
+			vals[name] = now
+		}
+	}
+	if t.Parent != "" {
+		parentCol := t.Column(t.Parent)
+		ref, _, _ := parentCol.ForeignKey()
+		var personID int64
+		err := tx.QueryRowContext(ctx, "SELECT person_id FROM "+ref+" WHERE id = $1", in.Parent).Scan(&personID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("record: read parent: %w", err)
+		}
+		vals[t.Parent] = in.Parent
+		vals[t.PersonColumn] = personID
+	}
+	switch t.Name {
+	case "persons":
+		vals["source"] = sourceOf(in.Channel)
+	case "interactions":
+		if a.UserID != 0 {
+			vals["created_by"] = a.UserID
+		}
+	case "documents":
+		if b, ok := vals["content"].([]byte); ok {
+			vals["size_bytes"] = int64(len(b))
+		}
+	case "tickets":
+		if vals["status"] == "closed" {
+			vals["closed_at"] = now
+		}
+	}
+	return nil
+}
+
+func (s *Store) deriveOnUpdate(t *dictionary.Table, vals map[string]any, now time.Time) {
+	if t.Column("updated_at") != nil {
+		vals["updated_at"] = now
+	}
+	if t.Name == "tickets" {
+		switch vals["status"] {
+		case "closed":
+			vals["closed_at"] = now
+		case "open", "pending":
+			vals["closed_at"] = nil
+		}
+	}
+}
+
+func sourceOf(channel string) string {
+	switch channel {
+	case "web_form", "phone", "email", "agency", "demo", "api":
+		return channel
+	case "import":
+		return "legacy_import"
+	}
+	return "api"
+}
+
+// subjectKey loads a person's data key. A person without a key does not exist (or was erased).
+func (s *Store) subjectKey(ctx context.Context, tx *sql.Tx, personID int64) (*keys.SubjectKey, error) {
+	var wrapped []byte
+	err := tx.QueryRowContext(ctx, `SELECT wrapped_key FROM subject_keys WHERE person_id = $1`, personID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, invalid("person_id", "foreign_key", "personne inconnue")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record: read subject key: %w", err)
+	}
+	return s.keys.Unwrap(personID, wrapped)
+}
+
+// checkReferences refuses a link to a row that does not exist or belongs to another person (a
+// contract may only come from the same person's quote).
+func (s *Store) checkReferences(ctx context.Context, tx *sql.Tx, t *dictionary.Table, vals map[string]any) error {
+	for _, c := range t.Columns {
+		ref, _, ok := c.ForeignKey()
+		id, set := vals[c.Name].(int64)
+		if !ok || !set || c.Name == t.PersonColumn || c.Name == t.Parent || ref == "users" {
+			continue
+		}
+		var owner int64
+		err := tx.QueryRowContext(ctx, "SELECT person_id FROM "+ref+" WHERE id = $1", id).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && owner != vals[t.PersonColumn] {
+			return invalid(c.Name, "foreign_key", "référence inconnue pour cette personne")
+		}
+		if err != nil {
+			return fmt.Errorf("record: check %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// columnsAndArgs turns canonical values into SQL arguments, sealing the encrypted ones.
+func (s *Store) columnsAndArgs(t *dictionary.Table, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance) ([]string, []any) {
+	var names []string
+	var args []any
+	for _, c := range t.Columns {
+		v, ok := vals[c.Name]
+		if !ok {
+			continue
+		}
+		names = append(names, c.Name)
+		args = append(args, sqlArg(t, c, v, sk, prov))
+	}
+	return names, args
+}
+
+// sqlArg is a canonical value as the database stores it: sealed under the person's key when the
+// dictionary says the column is encrypted.
+func sqlArg(t *dictionary.Table, c *dictionary.Column, v any, sk *keys.SubjectKey, prov keys.Provenance) any {
+	switch {
+	case v == nil:
+		return nil
+	case c.Encrypted:
+		return sk.Seal(t.Name+"."+c.Name, prov, c.Text(v))
+	case c.Kind == dictionary.KindNumeric:
+		return string(c.Text(v))
+	}
+	return v
+}
+
+// index writes the blind-index entries of the searchable fields present in vals; on update the
+// field's old entries are removed first.
+func (s *Store) index(ctx context.Context, tx *sql.Tx, t *dictionary.Table, id, personID int64, vals map[string]any, replace bool) error {
+	for _, c := range t.Columns {
+		v, ok := vals[c.Name]
+		if !ok || c.Searchable == "" {
+			continue
+		}
+		if replace {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM search_index WHERE table_name = $1 AND row_id = $2 AND column_name = $3`,
+				t.Name, id, c.Name); err != nil {
+				return fmt.Errorf("record: unindex %s: %w", c.Name, err)
+			}
+		}
+		for _, term := range indexTerms(c, v) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO search_index (hash, table_name, column_name, row_id, person_id)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+				s.keys.BlindIndex(t.Name+"."+c.Name, term), t.Name, c.Name, id, personID); err != nil {
+				return fmt.Errorf("record: index %s: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
