@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -127,4 +128,13 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	return a.Unlock(ctx)
+}
+
+// RedactedURL describes a PostgreSQL URL without its password; ok is false for a SQLite path.
+func RedactedURL(databaseURL string) (string, bool) {
+	u, err := url.Parse(databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", false
+	}
+	return "PostgreSQL " + u.Redacted(), true
 }

@@ -105,7 +105,13 @@ func (c *Column) DecodeString(s string, now time.Time) (any, *FieldError) {
 	}
 	switch c.Kind {
 	case KindChar, KindVarchar:
-		if n := utf8.RuneCountInString(s); n > c.Size {
+		// A formatted value is measured once normalised ("+33 6 12 34 56 78" is stored as
+		// +33612345678), within a bound on what is typed.
+		limit := c.Size
+		if c.Format != "" {
+			limit = max(c.Size, 255)
+		}
+		if n := utf8.RuneCountInString(s); n > limit {
 			return nil, fieldErr(c, "max_length", "%d caractères au plus (reçu %d)", c.Size, n)
 		}
 		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' }) {
@@ -114,7 +120,11 @@ func (c *Column) DecodeString(s string, now time.Time) (any, *FieldError) {
 		if len(c.Values) > 0 && !contains(c.Values, s) {
 			return nil, fieldErr(c, "enum", "valeur non prévue ; valeurs admises : %s", strings.Join(c.Values, ", "))
 		}
-		return c.checkFormat(s, now)
+		v, fe := c.checkFormat(s, now)
+		if fe == nil && utf8.RuneCountInString(v.(string)) > c.Size {
+			return nil, fieldErr(c, "max_length", "%d caractères au plus", c.Size)
+		}
+		return v, fe
 	case KindDate:
 		d, err := time.Parse(DateLayout, s)
 		if err != nil {

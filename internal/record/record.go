@@ -86,7 +86,10 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 // Input is what a client asks to write: raw JSON values by field, and how and for which purpose
 // they were collected.
 type Input struct {
+	// Fields are JSON values (the API); Text are typed-in strings (web forms, CSV files), where an
+	// empty string means "no value". A request uses one or the other.
 	Fields  map[string]json.RawMessage
+	Text    map[string]string
 	Channel string
 	Purpose string
 	// Parent is the id of the parent row for child tables (a ticket's messages).

@@ -491,7 +491,11 @@ func (s *Store) decodeInput(a Actor, t *dictionary.Table, in Input, purpose stri
 	vals := map[string]any{}
 	var errs []*dictionary.FieldError
 	var forbidden []string
-	for _, name := range slices.Sorted(maps.Keys(in.Fields)) {
+	names := slices.Sorted(maps.Keys(in.Fields))
+	if in.Text != nil {
+		names = slices.Sorted(maps.Keys(in.Text))
+	}
+	for _, name := range names {
 		c := t.Column(name)
 		switch {
 		case c == nil:
@@ -510,7 +514,13 @@ func (s *Store) decodeInput(a Actor, t *dictionary.Table, in Input, purpose stri
 			errs = append(errs, &dictionary.FieldError{Field: name, Rule: "purpose", Message: "ce champ n'est pas collecté pour la finalité " + purpose + " (minimisation)"})
 			continue
 		}
-		v, fe := c.Decode(in.Fields[name], now)
+		var v any
+		var fe *dictionary.FieldError
+		if in.Text != nil {
+			v, fe = c.DecodeString(in.Text[name], now)
+		} else {
+			v, fe = c.Decode(in.Fields[name], now)
+		}
 		if fe != nil {
 			errs = append(errs, fe)
 			continue

@@ -1,0 +1,209 @@
+// Package api is Vigie's JSON API under /api/v1/. Handlers decode, validate, call the governed
+// store and answer; the store decides what a department may read or write, and this package only
+// maps its errors to statuses and to messages that name the field and the rule.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"vigie/internal/app"
+	"vigie/internal/auth"
+	"vigie/internal/record"
+	"vigie/internal/reqlog"
+)
+
+// Resource is a collection of the API and the table behind it.
+type Resource struct {
+	Path  string // URL segment, e.g. "persons"
+	Table string
+	// Search lists the query parameters that search a field through the blind index.
+	Search []string
+}
+
+// Resources are the CRM collections, each served with the same five operations.
+var Resources = []Resource{
+	{Path: "persons", Table: "persons", Search: []string{"email", "phone", "last_name"}},
+	{Path: "quotes", Table: "quotes", Search: []string{"plate"}},
+	{Path: "contracts", Table: "contracts"},
+	{Path: "documents", Table: "documents"},
+	{Path: "interactions", Table: "interactions"},
+	{Path: "tickets", Table: "tickets"},
+}
+
+// Route is one operation of the API: the route table below serves both the mux and the OpenAPI
+// document, so a route cannot exist without its description.
+type Route struct {
+	Method, Pattern, Summary, OperationID string
+	Kind                                  string // list, create, get, update, content, messages, message-create, or a fixed operation
+	Resource                              *Resource
+	Public                                bool
+	handler                               http.HandlerFunc
+}
+
+// Handler serves the API.
+type Handler struct {
+	app    *app.App
+	routes []Route
+	mux    *http.ServeMux
+}
+
+// New builds the API handler and its route table.
+func New(a *app.App) *Handler {
+	h := &Handler{app: a, mux: http.NewServeMux()}
+	h.routes = []Route{
+		{Method: "GET", Pattern: "/healthz", Summary: "Liveness probe", OperationID: "health", Kind: "health", Public: true, handler: h.health},
+		{Method: "GET", Pattern: "/api/v1/openapi.json", Summary: "This OpenAPI document", OperationID: "openapi", Kind: "openapi", Public: true, handler: h.openapi},
+		{Method: "POST", Pattern: "/api/v1/session", Summary: "Log in: exchange an email and a password for a bearer token", OperationID: "createSession", Kind: "login", Public: true, handler: h.login},
+		{Method: "DELETE", Pattern: "/api/v1/session", Summary: "Log out: revoke the bearer token", OperationID: "deleteSession", Kind: "logout", handler: h.logout},
+		{Method: "GET", Pattern: "/api/v1/me", Summary: "The current user and what their department may read and write", OperationID: "me", Kind: "me", handler: h.me},
+		{Method: "GET", Pattern: "/api/v1/users", Summary: "List staff users (admin)", OperationID: "listUsers", Kind: "users", handler: h.listUsers},
+		{Method: "POST", Pattern: "/api/v1/users", Summary: "Create a staff user (admin)", OperationID: "createUser", Kind: "user-create", handler: h.createUser},
+	}
+	for i := range Resources {
+		r := &Resources[i]
+		base := "/api/v1/" + r.Path
+		h.routes = append(h.routes,
+			Route{Method: "GET", Pattern: base, Summary: "List or search " + r.Path, OperationID: "list_" + r.Path, Kind: "list", Resource: r, handler: h.list(r)},
+			Route{Method: "POST", Pattern: base, Summary: "Create one of " + r.Path, OperationID: "create_" + r.Path, Kind: "create", Resource: r, handler: h.create(r)},
+			Route{Method: "GET", Pattern: base + "/{id}", Summary: "Read one of " + r.Path, OperationID: "get_" + r.Path, Kind: "get", Resource: r, handler: h.get(r)},
+			Route{Method: "PATCH", Pattern: base + "/{id}", Summary: "Change fields of one of " + r.Path, OperationID: "update_" + r.Path, Kind: "update", Resource: r, handler: h.update(r)},
+		)
+	}
+	docs := &Resources[3]
+	messages := &Resource{Path: "ticket_messages", Table: "ticket_messages"}
+	h.routes = append(h.routes,
+		Route{Method: "GET", Pattern: "/api/v1/documents/{id}/content", Summary: "Download a document's decrypted content", OperationID: "get_document_content", Kind: "content", Resource: docs, handler: h.content(docs)},
+		Route{Method: "GET", Pattern: "/api/v1/tickets/{id}/messages", Summary: "List a ticket's messages", OperationID: "list_ticket_messages", Kind: "messages", Resource: messages, handler: h.listMessages(messages)},
+		Route{Method: "POST", Pattern: "/api/v1/tickets/{id}/messages", Summary: "Add a message to a ticket", OperationID: "create_ticket_message", Kind: "message-create", Resource: messages, handler: h.createMessage(messages)},
+	)
+	for _, rt := range h.routes {
+		handler := rt.handler
+		if !rt.Public {
+			handler = h.authenticated(handler)
+		}
+		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, handler)
+	}
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "route inconnue ; voir /api/v1/openapi.json", nil)
+	})
+	return h
+}
+
+// Routes returns the route table.
+func (h *Handler) Routes() []Route { return h.routes }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+type caller struct {
+	user  auth.User
+	actor record.Actor
+	token string
+}
+
+// authenticated requires a bearer token and puts the caller in the context.
+func (h *Handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vigie"`)
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "jeton d'accès manquant (en-tête Authorization: Bearer …)", nil)
+			return
+		}
+		u, err := h.app.Auth.UserForToken(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				h.fail(w, r, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vigie", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid_token", "jeton d'accès invalide ou expiré", nil)
+			return
+		}
+		c := &caller{user: u, actor: h.app.Auth.Actor(u), token: token}
+		reqlog.SetDepartment(r.Context(), u.Department)
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	}
+}
+
+func callerOf(r *http.Request) *caller { return r.Context().Value(ctxKey{}).(*caller) }
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// ErrorBody is every error answer: a stable code, a French message, and the refused fields.
+type ErrorBody struct {
+	Error   string        `json:"error"`
+	Message string        `json:"message"`
+	Fields  []*FieldIssue `json:"fields,omitempty"`
+}
+
+// FieldIssue names a refused field and the rule it broke.
+type FieldIssue struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string, fields []*FieldIssue) {
+	writeJSON(w, status, ErrorBody{Error: code, Message: message, Fields: fields})
+}
+
+func badRequest(w http.ResponseWriter, field, rule, message string) {
+	writeError(w, http.StatusBadRequest, "validation_failed", field+" : "+message,
+		[]*FieldIssue{{Field: field, Rule: rule, Message: message}})
+}
+
+// fail maps an error from the store to its answer. Unexpected errors are logged without any
+// request content and answered with a bare 500.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *record.ValidationError
+	var fe *record.ForbiddenError
+	switch {
+	case errors.As(err, &ve):
+		issues := make([]*FieldIssue, len(ve.Fields))
+		names := make([]string, len(ve.Fields))
+		for i, f := range ve.Fields {
+			issues[i] = &FieldIssue{Field: f.Field, Rule: f.Rule, Message: f.Message}
+			names[i] = f.Field
+		}
+		writeError(w, http.StatusBadRequest, "validation_failed", "données refusées, rien n'a été enregistré : "+strings.Join(names, ", "), issues)
+	case errors.As(err, &fe):
+		var fields []*FieldIssue
+		if fe.Field != "" {
+			fields = []*FieldIssue{{Field: fe.Field, Rule: "department_access", Message: fe.Reason}}
+		}
+		writeError(w, http.StatusForbidden, "forbidden", fe.Reason, fields)
+	case errors.Is(err, record.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "introuvable", nil)
+	case errors.Is(err, auth.ErrUserExists):
+		writeError(w, http.StatusConflict, "conflict", "un utilisateur avec cette adresse existe déjà", []*FieldIssue{{Field: "email", Rule: "unique", Message: "adresse déjà utilisée"}})
+	case errors.Is(err, context.Canceled):
+		writeError(w, 499, "canceled", "requête annulée", nil)
+	default:
+		h.app.Log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "erreur interne", nil)
+	}
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	if err := h.app.DB.PingContext(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "base de données injoignable", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

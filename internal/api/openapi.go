@@ -1,0 +1,298 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"vigie/internal/dictionary"
+)
+
+// openAPI builds the OpenAPI 3.1 document from the route table and the data dictionary: every
+// route is described because the mux and the document read the same table, and every schema lists
+// exactly the dictionary's columns, with their types, sizes, formats and allowed values.
+func (h *Handler) openAPI() map[string]any {
+	schemas := map[string]any{
+		"Error": obj(map[string]any{
+			"error":   str("Stable error code: validation_failed, forbidden, not_found, unauthenticated…"),
+			"message": str("Message in French"),
+			"fields": map[string]any{"type": "array", "items": obj(map[string]any{
+				"field": str("Refused field"), "rule": str("Rule it broke, e.g. max_length, format.email, department_access"), "message": str("Message in French"),
+			}, "field", "rule", "message")},
+		}, "error", "message"),
+		"Session": obj(map[string]any{"token": str("Bearer token"), "expires_at": map[string]any{"type": "string", "format": "date-time"}, "department": str("")}, "token"),
+		"Login":   obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "password": map[string]any{"type": "string", "format": "password"}}, "email", "password"),
+		"User": obj(map[string]any{"id": map[string]any{"type": "integer"}, "email": str(""), "display_name": str(""),
+			"department": enumOf(h.departmentCodes()), "disabled": map[string]any{"type": "boolean"}}, "id", "email", "department"),
+		"NewUser": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "display_name": str(""),
+			"department": enumOf(h.departmentCodes()), "password": map[string]any{"type": "string", "minLength": 12}}, "email", "display_name", "department", "password"),
+		"Me":         map[string]any{"type": "object", "description": "The caller, their purposes and the fields their department may read and write per table"},
+		"Provenance": obj(map[string]any{"collected_at": map[string]any{"type": "string", "format": "date-time"}, "channel": str(""), "purpose": str("")}),
+	}
+	paths := map[string]any{}
+	for _, rt := range h.routes {
+		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
+		if rt.Public {
+			op["security"] = []any{}
+		}
+		if rt.Resource != nil {
+			op["tags"] = []string{rt.Resource.Path}
+			t := h.app.Dict.Table(rt.Resource.Table)
+			schemas[schemaName(t)] = tableSchema(t, false)
+			schemas[schemaName(t)+"Write"] = tableSchema(t, true)
+		}
+		if params := h.parameters(rt); len(params) > 0 {
+			op["parameters"] = params
+		}
+		if body := h.requestBody(rt); body != nil {
+			op["requestBody"] = body
+		}
+		p, _ := paths[rt.Pattern].(map[string]any)
+		if p == nil {
+			p = map[string]any{}
+			paths[rt.Pattern] = p
+		}
+		p[strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "Vigie API",
+			"version":     "1.0.0",
+			"description": "CRM with GDPR enforced by the software. Every field a department may not read is absent from answers (not null: absent); a resource it may not touch is 403. Errors name the field and the rule; a refused request changes nothing. Dictionary version " + h.app.Dict.Version + ".",
+		},
+		"servers":    []any{map[string]any{"url": "/"}},
+		"security":   []any{map[string]any{"bearer": []any{}}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+	}
+}
+
+func (h *Handler) openapi(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.openAPI())
+}
+
+func (h *Handler) departmentCodes() []string {
+	var out []string
+	for _, d := range h.app.Dict.Departments {
+		out = append(out, d.Code)
+	}
+	return out
+}
+
+func schemaName(t *dictionary.Table) string {
+	parts := strings.Split(t.Entity, "_")
+	for i, p := range parts {
+		parts[i] = strings.ToUpper(p[:1]) + p[1:]
+	}
+	return strings.Join(parts, "")
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func str(desc string) map[string]any {
+	s := map[string]any{"type": "string"}
+	if desc != "" {
+		s["description"] = desc
+	}
+	return s
+}
+
+func enumOf(values []string) map[string]any { return map[string]any{"type": "string", "enum": values} }
+
+func obj(props map[string]any, required ...string) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+// columnSchema describes one dictionary column as JSON Schema.
+func columnSchema(c *dictionary.Column) map[string]any {
+	s := map[string]any{}
+	switch c.Kind {
+	case dictionary.KindBigint, dictionary.KindInteger:
+		s["type"] = "integer"
+	case dictionary.KindNumeric:
+		s["type"] = "number"
+	case dictionary.KindBoolean:
+		s["type"] = "boolean"
+	case dictionary.KindDate:
+		s["type"], s["format"] = "string", "date"
+	case dictionary.KindTimestamp:
+		s["type"], s["format"] = "string", "date-time"
+	case dictionary.KindBlob:
+		s["type"], s["contentEncoding"] = "string", "base64"
+	default:
+		s["type"] = "string"
+		s["maxLength"] = c.Size
+	}
+	if c.Min != nil {
+		s["minimum"] = *c.Min
+	}
+	if c.Max != nil {
+		s["maximum"] = *c.Max
+	}
+	if len(c.Values) > 0 {
+		s["enum"] = c.Values
+	}
+	if c.Format == "email" {
+		s["format"] = "email"
+	}
+	desc := c.Label
+	if c.Description != "" {
+		desc += ". " + c.Description
+	}
+	if c.Personal {
+		desc += " [donnée personnelle"
+		if c.Encrypted {
+			desc += ", chiffrée"
+		}
+		desc += "]"
+	}
+	if c.Format != "" {
+		desc += " (format " + c.Format + ")"
+	}
+	s["description"] = desc
+	if c.Nullable() {
+		s["type"] = []any{s["type"], "null"}
+	}
+	return s
+}
+
+// tableSchema is a resource as read (every column, each present only when readable) or as written
+// (the columns some department may write; required ones marked).
+func tableSchema(t *dictionary.Table, write bool) map[string]any {
+	props := map[string]any{}
+	var required []string
+	for _, c := range t.Columns {
+		if write && (len(c.Write) == 0 || c.Name == t.Parent) || !write && c.Kind == dictionary.KindBlob {
+			continue
+		}
+		s := columnSchema(c)
+		if write {
+			s["description"] = s["description"].(string) + " — écriture : " + strings.Join(c.Write, ", ")
+			if !c.Nullable() && len(c.Default) == 0 {
+				required = append(required, c.Name)
+			}
+		} else {
+			s["description"] = s["description"].(string) + " — lecture : " + strings.Join(c.Read, ", ")
+		}
+		props[c.Name] = s
+	}
+	if write {
+		props["_channel"] = map[string]any{"type": "string", "description": "How the values were collected (default api)"}
+		props["_purpose"] = map[string]any{"type": "string", "description": "For which of the department's purposes (default its first)"}
+	} else {
+		props["_provenance"] = map[string]any{"type": "object", "additionalProperties": ref("Provenance"), "description": "With ?include=provenance: when, how and for which purpose each encrypted value was collected"}
+	}
+	sort.Strings(required)
+	o := obj(props, required...)
+	o["additionalProperties"] = false
+	o["description"] = t.Label + ". " + t.Description
+	return o
+}
+
+func jsonContent(schema map[string]any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+func (h *Handler) responses(rt Route) map[string]any {
+	errResp := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": jsonContent(ref("Error"))}
+	}
+	out := map[string]any{}
+	if !rt.Public {
+		out["401"] = errResp("Missing or invalid bearer token")
+		out["403"] = errResp("The department may not touch this resource or field")
+	}
+	var ok map[string]any
+	switch rt.Kind {
+	case "health":
+		ok = map[string]any{"description": "Alive", "content": jsonContent(obj(map[string]any{"status": str("")}))}
+		out["503"] = errResp("Database unreachable")
+	case "openapi":
+		ok = map[string]any{"description": "This document", "content": jsonContent(map[string]any{"type": "object"})}
+	case "login":
+		out["201"] = map[string]any{"description": "Logged in", "content": jsonContent(ref("Session"))}
+		out["400"] = errResp("Invalid input")
+		out["401"] = errResp("Wrong email or password (never says which)")
+	case "logout":
+		out["204"] = map[string]any{"description": "Token revoked"}
+	case "me":
+		ok = map[string]any{"description": "The caller", "content": jsonContent(ref("Me"))}
+	case "users":
+		ok = map[string]any{"description": "Staff", "content": jsonContent(obj(map[string]any{"items": map[string]any{"type": "array", "items": ref("User")}}))}
+	case "user-create":
+		out["201"] = map[string]any{"description": "Created", "content": jsonContent(ref("User"))}
+		out["400"] = errResp("Invalid input")
+		out["409"] = errResp("Email already used")
+	case "list", "messages":
+		item := ref(schemaName(h.app.Dict.Table(rt.Resource.Table)))
+		ok = map[string]any{"description": "A page of records", "content": jsonContent(obj(map[string]any{
+			"items": map[string]any{"type": "array", "items": item},
+			"next":  map[string]any{"type": "integer", "description": "Cursor of the next page (?after=)"},
+		}, "items"))}
+		out["400"] = errResp("Invalid parameter")
+		if rt.Kind == "messages" {
+			out["404"] = errResp("Unknown ticket")
+		}
+	case "get", "update":
+		ok = map[string]any{"description": "The record, with only the fields the department may read", "content": jsonContent(ref(schemaName(h.app.Dict.Table(rt.Resource.Table))))}
+		out["400"] = errResp("Invalid input")
+		out["404"] = errResp("Unknown id")
+	case "create", "message-create":
+		out["201"] = map[string]any{"description": "Created", "content": jsonContent(ref(schemaName(h.app.Dict.Table(rt.Resource.Table))))}
+		out["400"] = errResp("Invalid input; nothing was written")
+		if rt.Kind == "message-create" {
+			out["404"] = errResp("Unknown ticket")
+		}
+	case "content":
+		ok = map[string]any{"description": "The decrypted file", "content": map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
+		out["404"] = errResp("Unknown id")
+	}
+	if ok != nil {
+		out["200"] = ok
+	}
+	return out
+}
+
+func (h *Handler) parameters(rt Route) []any {
+	var params []any
+	if strings.Contains(rt.Pattern, "{id}") {
+		params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "integer", "minimum": 1}})
+	}
+	include := map[string]any{"name": "include", "in": "query", "schema": enumOf([]string{"provenance"}), "description": "provenance: add when, how and for which purpose each value was collected"}
+	switch rt.Kind {
+	case "list":
+		params = append(params,
+			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}, "description": "Cursor: the next field of the previous page"},
+			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+			map[string]any{"name": "person_id", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1}, "description": "Only this person's records"},
+			include)
+		t := h.app.Dict.Table(rt.Resource.Table)
+		for _, f := range rt.Resource.Search {
+			params = append(params, map[string]any{"name": f, "in": "query", "schema": map[string]any{"type": "string"},
+				"description": "Exact search on " + t.Column(f).Label + " through the keyed blind index (not combinable with after/person_id)"})
+		}
+	case "get", "messages":
+		params = append(params, include)
+	}
+	return params
+}
+
+func (h *Handler) requestBody(rt Route) map[string]any {
+	var schema map[string]any
+	switch rt.Kind {
+	case "login":
+		schema = ref("Login")
+	case "user-create":
+		schema = ref("NewUser")
+	case "create", "update", "message-create":
+		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
+	default:
+		return nil
+	}
+	return map[string]any{"required": true, "content": jsonContent(schema)}
+}
