@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"vigie/internal/db"
@@ -22,11 +23,14 @@ type Store struct {
 	dict *dictionary.Dictionary
 	keys *keys.Keyring
 	now  func() time.Time
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
 }
 
 // NewStore returns a store; now is the clock used for timestamps and date checks.
 func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, now func() time.Time) *Store {
-	return &Store{db: d, dict: dict, keys: kr, now: now}
+	return &Store{db: d, dict: dict, keys: kr, now: now, stmts: map[string]*sql.Stmt{}}
 }
 
 // Dictionary returns the dictionary the store obeys.
@@ -234,7 +238,7 @@ func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Tab
 	}
 	query := fmt.Sprintf("SELECT %s FROM %s t%s WHERE %s ORDER BY t.id LIMIT %d",
 		strings.Join(sel, ", "), t.Name, join, where, limit)
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, q, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("record: read %s: %w", t.Name, err)
 	}
@@ -299,6 +303,41 @@ func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Tab
 	}
 	return out, nil
 }
+
+// query runs a read, through a cached prepared statement outside transactions: the set of
+// queries is small (one per table, department and filter shape) and parsing them again on every
+// request costs more than the read itself.
+func (s *Store) query(ctx context.Context, q querier, query string, args []any) (*sql.Rows, error) {
+	if q != querier(s.db) {
+		return q.QueryContext(ctx, query, args...)
+	}
+	s.mu.Lock()
+	stmt, ok := s.stmts[query]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		if stmt, err = s.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		cached, raced := s.stmts[query]
+		full := len(s.stmts) >= maxCachedStatements
+		if !raced && !full {
+			s.stmts[query] = stmt
+		}
+		s.mu.Unlock()
+		if raced || full {
+			// Not cached: a statement in use is never closed under its reader's feet.
+			defer stmt.Close()
+		}
+		if raced {
+			stmt = cached
+		}
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+const maxCachedStatements = 512
 
 // Row rules: some tables filter rows as well as fields. "purpose": a department sees only the
 // rows recorded for its own purposes (prospection notes stay with prospection). "not_archived":
