@@ -27,10 +27,12 @@ type Migration struct {
 // ErrPendingMigrations stops the server from starting on a schema older than the code.
 var ErrPendingMigrations = errors.New("db: migrations are pending; run `vigie migrate` first")
 
-// Migrations returns the dialect's migrations in order.
-func (d *DB) Migrations() ([]Migration, error) {
+// Migrations returns the dialect's embedded migrations in order.
+func (d *DB) Migrations() ([]Migration, error) { return d.migrationsIn(migrationFiles) }
+
+func (d *DB) migrationsIn(fsys fs.FS) ([]Migration, error) {
 	dir := path.Join("migrations", string(d.Dialect))
-	entries, err := fs.ReadDir(migrationFiles, dir)
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("db: read migrations: %w", err)
 	}
@@ -41,7 +43,7 @@ func (d *DB) Migrations() ([]Migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("db: migration file %s: want NNNN_name.sql", e.Name())
 		}
-		body, err := fs.ReadFile(migrationFiles, path.Join(dir, e.Name()))
+		body, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("db: read migration %s: %w", e.Name(), err)
 		}
@@ -64,8 +66,10 @@ func (d *DB) ensureMigrationTable(ctx context.Context) error {
 }
 
 // Pending returns the migrations not yet applied.
-func (d *DB) Pending(ctx context.Context) ([]Migration, error) {
-	all, err := d.Migrations()
+func (d *DB) Pending(ctx context.Context) ([]Migration, error) { return d.pendingIn(ctx, migrationFiles) }
+
+func (d *DB) pendingIn(ctx context.Context, fsys fs.FS) ([]Migration, error) {
+	all, err := d.migrationsIn(fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +112,13 @@ func (d *DB) tableMissing(ctx context.Context) bool {
 
 // Migrate applies every pending migration, each in its own transaction together with its row in
 // schema_migrations, so a failed migration leaves the schema as it was. It returns what it applied.
-func (d *DB) Migrate(ctx context.Context) ([]Migration, error) {
+func (d *DB) Migrate(ctx context.Context) ([]Migration, error) { return d.migrateFrom(ctx, migrationFiles) }
+
+func (d *DB) migrateFrom(ctx context.Context, fsys fs.FS) ([]Migration, error) {
 	if err := d.ensureMigrationTable(ctx); err != nil {
 		return nil, err
 	}
-	pending, err := d.Pending(ctx)
+	pending, err := d.pendingIn(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
