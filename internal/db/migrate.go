@@ -66,7 +66,9 @@ func (d *DB) ensureMigrationTable(ctx context.Context) error {
 }
 
 // Pending returns the migrations not yet applied.
-func (d *DB) Pending(ctx context.Context) ([]Migration, error) { return d.pendingIn(ctx, migrationFiles) }
+func (d *DB) Pending(ctx context.Context) ([]Migration, error) {
+	return d.pendingIn(ctx, migrationFiles)
+}
 
 func (d *DB) pendingIn(ctx context.Context, fsys fs.FS) ([]Migration, error) {
 	all, err := d.migrationsIn(fsys)
@@ -112,7 +114,9 @@ func (d *DB) tableMissing(ctx context.Context) bool {
 
 // Migrate applies every pending migration, each in its own transaction together with its row in
 // schema_migrations, so a failed migration leaves the schema as it was. It returns what it applied.
-func (d *DB) Migrate(ctx context.Context) ([]Migration, error) { return d.migrateFrom(ctx, migrationFiles) }
+func (d *DB) Migrate(ctx context.Context) ([]Migration, error) {
+	return d.migrateFrom(ctx, migrationFiles)
+}
 
 func (d *DB) migrateFrom(ctx context.Context, fsys fs.FS) ([]Migration, error) {
 	if err := d.ensureMigrationTable(ctx); err != nil {
