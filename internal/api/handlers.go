@@ -409,10 +409,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // MeBody describes the caller and, from the dictionary, the fields their department may read
 // and write in each table it can reach.
 type MeBody struct {
-	Email      string              `json:"email"`
-	Name       string              `json:"display_name"`
-	Department string              `json:"department"`
-	Purposes   []string            `json:"purposes"`
+	Email      string                 `json:"email"`
+	Name       string                 `json:"display_name"`
+	Department string                 `json:"department"`
+	Purposes   []string               `json:"purposes"`
 	Access     map[string]TableAccess `json:"access"`
 }
 

@@ -52,7 +52,10 @@ func (d *DB) sqliteSchema(ctx context.Context) (map[string]map[string]ColumnInfo
 				info.Close()
 				return nil, fmt.Errorf("db: describe %s: %w", t, err)
 			}
-			cols[name] = ColumnInfo{Type: normaliseType(typ), NotNull: notNull == 1 || pk > 0, PrimaryKey: pk > 0}
+			// Only an INTEGER PRIMARY KEY (the rowid) is NOT NULL by itself in SQLite; any other
+			// primary key column accepts NULL unless declared NOT NULL.
+			rowid := pk > 0 && strings.EqualFold(typ, "integer")
+			cols[name] = ColumnInfo{Type: normaliseType(typ), NotNull: notNull == 1 || rowid, PrimaryKey: pk > 0}
 		}
 		info.Close()
 		fks, err := d.QueryContext(ctx, `SELECT "from", "table", "to" FROM pragma_foreign_key_list($1)`, t)

@@ -55,24 +55,24 @@ type Retention struct {
 
 // Table declares one database table.
 type Table struct {
-	Name        string   `json:"name"`
-	Entity      string   `json:"entity"`
-	Label       string   `json:"label"`
-	Description string   `json:"description"`
+	Name        string `json:"name"`
+	Entity      string `json:"entity"`
+	Label       string `json:"label"`
+	Description string `json:"description"`
 	// PersonColumn names the column holding the data subject's id; empty for tables without one.
 	PersonColumn string `json:"person_column"`
 	// Parent names the column linking a child row (a ticket message) to its parent resource.
 	Parent string `json:"parent"`
 	// Internal tables are never reachable through the API or the web interface.
-	Internal   bool      `json:"internal"`
-	Read       []string  `json:"read"`
-	Write      []string  `json:"write"`
-	Purposes   []string  `json:"purposes"`
-	RowRules   []string  `json:"row_rules"`
-	Retention  string    `json:"retention"`
-	EndOfLife  string    `json:"end_of_life"`
-	Columns    []*Column `json:"columns"`
-	byName     map[string]*Column
+	Internal  bool      `json:"internal"`
+	Read      []string  `json:"read"`
+	Write     []string  `json:"write"`
+	Purposes  []string  `json:"purposes"`
+	RowRules  []string  `json:"row_rules"`
+	Retention string    `json:"retention"`
+	EndOfLife string    `json:"end_of_life"`
+	Columns   []*Column `json:"columns"`
+	byName    map[string]*Column
 }
 
 // Column declares one column: its SQL type and size, keys, whether it is personal, encrypted or
@@ -103,14 +103,14 @@ type Column struct {
 	EndOfLifeOf string          `json:"end_of_life"`
 
 	// Filled by Load from the type and the table's defaults.
-	Kind       Kind
-	Size       int
-	Scale      int
-	Read       []string
-	Write      []string
-	Purposes   []string
+	Kind          Kind
+	Size          int
+	Scale         int
+	Read          []string
+	Write         []string
+	Purposes      []string
 	RetentionRule string
-	EndOfLife  string
+	EndOfLife     string
 }
 
 // Kind is the family of a column's SQL type.

@@ -17,11 +17,11 @@ import (
 // Values must already be canonical (checked with the dictionary's Decode). A loader assumes it is
 // the only writer of these tables while it runs (PostgreSQL tables are locked to make sure).
 type Loader struct {
-	s       *Store
-	ctx     context.Context
-	tx      *sql.Tx
-	nextID  map[string]int64
-	pending map[string][][]any
+	s        *Store
+	ctx      context.Context
+	tx       *sql.Tx
+	nextID   map[string]int64
+	pending  map[string][][]any
 	buffered int
 	rowsInTx int
 }

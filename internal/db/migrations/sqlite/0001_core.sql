@@ -20,7 +20,7 @@ CREATE TABLE api_tokens (
 );
 
 CREATE TABLE settings (
-    name VARCHAR(64) PRIMARY KEY,
+    name VARCHAR(64) NOT NULL PRIMARY KEY,
     value VARCHAR(1000) NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
@@ -48,7 +48,7 @@ CREATE TABLE persons (
 
 -- Kept apart from the data so that backups of the data can leave them out (crypto-shredding).
 CREATE TABLE subject_keys (
-    person_id BIGINT PRIMARY KEY,
+    person_id BIGINT NOT NULL PRIMARY KEY,
     wrapped_key BLOB NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
@@ -78,9 +78,9 @@ CREATE TABLE quotes (
     plate BLOB,
     licence_date BLOB NOT NULL,
     bonus_malus BLOB NOT NULL,
-    claims_3y BLOB,
-    licence_suspension_5y BLOB,
-    cancelled_by_insurer_3y BLOB,
+    claims_3y BLOB NOT NULL,
+    licence_suspension_5y BLOB NOT NULL,
+    cancelled_by_insurer_3y BLOB NOT NULL,
     coverage BLOB NOT NULL,
     insurer BLOB,
     premium_quoted BLOB,
