@@ -43,13 +43,16 @@ func formatEmail(c *Column, v any, _ time.Time) (any, *FieldError) {
 // frenchRegions are the numbering regions of metropolitan France and its overseas départements.
 var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
 
+// formatPhoneFR accepts a French number in any usual writing: international (+33, +590…) or
+// national, where an overseas number (0690…) is national to its own numbering region.
 func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
-	num, err := phonenumbers.Parse(v.(string), "FR")
-	if err == nil {
-		for _, region := range frenchRegions {
-			if phonenumbers.IsValidNumberForRegion(num, region) {
-				return phonenumbers.Format(num, phonenumbers.E164), nil
-			}
+	for _, region := range frenchRegions {
+		num, err := phonenumbers.Parse(v.(string), region)
+		if err != nil {
+			break
+		}
+		if phonenumbers.IsValidNumberForRegion(num, region) {
+			return phonenumbers.Format(num, phonenumbers.E164), nil
 		}
 	}
 	return nil, fieldErr(c, "format.phone_fr", "numéro de téléphone français invalide (exemple : 06 12 34 56 78)")

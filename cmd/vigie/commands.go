@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"vigie/internal/app"
+)
+
+// env is what every command is handed: its arguments and the process's streams.
+type env struct {
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+type command struct {
+	summary string
+	usage   string
+	run     func(context.Context, env) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":      {"start the server (API, web interface)", "vigie serve [--addr 127.0.0.1:8080] [--demo [--persons N]] [--database-url URL]", serve},
+		"migrate":    {"apply pending database migrations", "vigie migrate [--database-url URL]", migrate},
+		"demo":       {"fill the database with deterministic French demo data and one user per department", "vigie demo [--persons N] [--seed S] [--database-url URL]", demoCmd},
+		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},
+		"user":       {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n       vigie user token --email E", userCmd},
+	}
+}
+
+// errUsage is returned for a wrong command line; the message has already been printed.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout, cmds)
+		return 0
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "vigie: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, log: log})
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(stderr, "vigie %s: %v\n", args[0], err)
+	return 1
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "Vigie — CRM where the GDPR is enforced by the software.")
+	fmt.Fprintln(w, "\nUsage: vigie <command> [flags]   (vigie <command> --help for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nEnvironment: VIGIE_DATABASE_URL (postgres://… ; default: SQLite file vigie.db),")
+	fmt.Fprintln(w, "             VIGIE_MASTER_KEY_FILE (default: vigie.key, created with mode 0600 on first run).")
+}
+
+// flags returns a flag set for a command, with the database flag when the command uses data.
+func flags(name string, e env, cfg *app.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("vigie "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if cfg != nil {
+		fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…) or SQLite file; default $VIGIE_DATABASE_URL, then vigie.db")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: %s\n\nFlags:\n", commands()[name].usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and refuses stray arguments beyond the allowed positional count.
+func parse(fs *flag.FlagSet, args []string, positional int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > positional {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(positional))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// open opens the app for a command that works on existing data: it refuses pending migrations.
+func open(ctx context.Context, e env, cfg app.Config) (*app.App, error) {
+	a, err := app.Open(ctx, app.ConfigFromEnv(cfg), e.log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func migrate(ctx context.Context, e env) error {
+	var cfg app.Config
+	fs := flags("migrate", e, &cfg)
+	if err := parse(fs, e.args, 0); err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, app.ConfigFromEnv(cfg), e.log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	applied, err := a.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "schema up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintf(e.stdout, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	return a.Unlock(ctx)
+}
+
+// readPassword reads one line from standard input, so that a password never appears in the
+// process list or the shell history.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cli runs the binary's entry point in a temporary working configuration.
+type cli struct {
+	t   *testing.T
+	env []string
+	db  string
+}
+
+func newCLI(t *testing.T) *cli {
+	dir := t.TempDir()
+	t.Setenv("VIGIE_MASTER_KEY_FILE", filepath.Join(dir, "vigie.key"))
+	t.Setenv("VIGIE_DATABASE_URL", filepath.Join(dir, "vigie.db"))
+	return &cli{t: t}
+}
+
+func (c *cli) run(stdin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCommandLine(t *testing.T) {
+	c := newCLI(t)
+	steps := []struct {
+		name       string
+		stdin      string
+		args       []string
+		code       int
+		wantOut    string
+		wantErrOut string
+	}{
+		{"help", "", []string{"help"}, 0, "Commands:", ""},
+		{"unknown command", "", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"serve refuses a schema with pending migrations", "", []string{"serve", "--addr", "127.0.0.1:0"}, 1, "", "migrations are pending"},
+		{"user refuses a schema with pending migrations", "x\n", []string{"user", "add", "--email", "a@b.fr", "--department", "devis"}, 1, "", "migrations are pending"},
+		{"migrate", "", []string{"migrate"}, 0, "applied 0001_core", ""},
+		{"migrate again", "", []string{"migrate"}, 0, "schema up to date", ""},
+		{"bad flag", "", []string{"migrate", "--nope"}, 2, "", "flag provided but not defined"},
+		{"stray argument", "", []string{"migrate", "now"}, 2, "", `unexpected argument "now"`},
+		{"user add with a short password", "court\n", []string{"user", "add", "--email", "marie@courtier.example", "--department", "devis"}, 1, "", "password"},
+		{"user add with an unknown department", "Un-mot-de-passe-long-2026\n", []string{"user", "add", "--email", "marie@courtier.example", "--department", "ventes"}, 1, "", "department"},
+		{"user add with an invalid email", "Un-mot-de-passe-long-2026\n", []string{"user", "add", "--email", "marie@", "--department", "devis"}, 1, "", "email"},
+		{"user add", "Un-mot-de-passe-long-2026\n", []string{"user", "add", "--email", "marie@courtier.example", "--department", "devis"}, 0, "created in department devis", ""},
+		{"user add twice", "Un-mot-de-passe-long-2026\n", []string{"user", "add", "--email", "marie@courtier.example", "--department", "devis"}, 1, "", "already exists"},
+		{"user token", "", []string{"user", "token", "--email", "marie@courtier.example"}, 0, "vg_", ""},
+		{"user token for nobody", "", []string{"user", "token", "--email", "nobody@courtier.example"}, 1, "", "no user"},
+		{"user without subcommand", "", []string{"user"}, 2, "", "Usage"},
+		{"serve with a bad address", "", []string{"serve", "--addr", "8080"}, 1, "", "--addr"},
+		{"dictionary markdown", "", []string{"dictionary", "--format", "md"}, 0, "Dictionnaire de données", ""},
+		{"dictionary html", "", []string{"dictionary", "--format", "html"}, 0, "<html", ""},
+		{"dictionary unknown format", "", []string{"dictionary", "--format", "pdf"}, 1, "", "want md or html"},
+		{"dictionary audit without a file", "", []string{"dictionary", "audit"}, 2, "", "CSV file"},
+		{"dictionary audit of a missing file", "", []string{"dictionary", "audit", "/nonexistent.csv"}, 1, "", "open extract"},
+		{"demo with a negative count", "", []string{"demo", "--persons", "-1"}, 1, "", "--persons"},
+	}
+	for _, s := range steps {
+		code, out, errOut := c.run(s.stdin, s.args...)
+		if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErrOut) {
+			t.Errorf("%s: exit %d, want %d; stdout has %q: %v; stderr has %q: %v", s.name, code, s.code,
+				s.wantOut, strings.Contains(out, s.wantOut), s.wantErrOut, strings.Contains(errOut, s.wantErrOut))
+		}
+	}
+}
+
+// TestServeRefusesAnotherMasterKey: a database encrypted with one key cannot be opened with
+// another, nor without its key file.
+func TestServeRefusesAnotherMasterKey(t *testing.T) {
+	c := newCLI(t)
+	if code, _, errOut := c.run("", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	t.Setenv("VIGIE_MASTER_KEY_FILE", filepath.Join(t.TempDir(), "other.key"))
+	code, _, errOut := c.run("Un-mot-de-passe-long-2026\n", "user", "add", "--email", "a@courtier.example", "--department", "devis")
+	if code != 1 || !strings.Contains(errOut, "master key") {
+		t.Errorf("another key: exit %d, stderr mentions the master key: %v", code, strings.Contains(errOut, "master key"))
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"vigie/internal/app"
+	"vigie/internal/server"
+	"vigie/internal/web"
+)
+
+// DefaultAddr is loopback only: exposing Vigie beyond the machine is a decision (TLS, proxy).
+const DefaultAddr = "127.0.0.1:8080"
+
+func serve(ctx context.Context, e env) error {
+	var cfg app.Config
+	fs := flags("serve", e, &cfg)
+	addr := fs.String("addr", DefaultAddr, "address to listen on")
+	withDemo := fs.Bool("demo", false, "on an empty database: migrate, fill with demo data and create one user per department")
+	persons := fs.Int("persons", 2000, "with --demo: how many demo persons")
+	if err := parse(fs, e.args, 0); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return fmt.Errorf("--addr %q: want host:port (e.g. 127.0.0.1:8080): %w", *addr, err)
+	}
+	if *persons < 1 || *persons > 10_000_000 {
+		return fmt.Errorf("--persons: want a number between 1 and 10000000")
+	}
+	cfg = app.ConfigFromEnv(cfg)
+	a, err := app.Open(ctx, cfg, e.log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *withDemo {
+		if err := demoOnEmpty(ctx, e, a, *persons); err != nil {
+			return err
+		}
+	} else if err := a.Start(ctx); err != nil {
+		return err
+	}
+	staff, err := web.New(a)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler:           server.New(a, staff),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	fmt.Fprintf(e.stdout, "Vigie écoute sur http://%s (base : %s)\n", ln.Addr(), describeDB(cfg.DatabaseURL))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// describeDB names the database without a password that a URL may carry.
+func describeDB(databaseURL string) string {
+	if d, ok := app.RedactedURL(databaseURL); ok {
+		return d
+	}
+	return "SQLite " + databaseURL
+}
