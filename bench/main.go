@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,7 +154,7 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+			return fmt.Errorf("GET %s: %d", strings.SplitN(path, "?", 2)[0], resp.StatusCode)
 		}
 		return nil
 	}
@@ -165,25 +166,7 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		return nil, err
 	}
 	defer rawGet.Close()
-	rawRow := func(id int64) error {
-		rows, err := rawGet.QueryContext(ctx, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
+	rawRow := func(id int64) error { return rawQuery(rawGet, id) }
 	fmt.Fprintf(os.Stderr, "%s: GET /api/v1/persons/{id}…\n", dbName)
 	vGet, err := load(o, func(i int) error { return get(fmt.Sprintf("/api/v1/persons/%d", ids[i%len(ids)])) })
 	if err != nil {
@@ -207,25 +190,59 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 	for i, e := range emails {
 		hashes[i] = kr.BlindIndex("persons.email", strings.ToLower(e))
 	}
-	vSearch, err := load(o, func(i int) error { return get("/api/v1/persons?email=" + emails[i%len(emails)]) })
+	vSearch, err := load(o, func(i int) error { return get("/api/v1/persons?email=" + url.QueryEscape(emails[i%len(emails)])) })
 	if err != nil {
 		return nil, err
 	}
-	rSearch, err := load(o, func(i int) error {
-		rows, err := rawSearch.QueryContext(ctx, hashes[i%len(hashes)])
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-		}
-		rows.Close()
-		return rows.Err()
-	})
+	rSearch, err := load(o, func(i int) error { return rawQuery(rawSearch, hashes[i%len(hashes)]) })
 	if err != nil {
 		return nil, err
 	}
 	rows = append(rows, row{db: dbName, what: "GET /api/v1/persons?email=", vigie: vSearch, raw: rSearch, throughput: true})
+
+	// Latency without queueing: one client at a time.
+	one := o
+	one.concurrency = 1
+	fmt.Fprintf(os.Stderr, "%s: one client…\n", dbName)
+	for _, m := range []struct {
+		what       string
+		vigie, raw func(int) error
+	}{
+		{"GET /api/v1/persons/{id}, 1 client", func(i int) error { return get(fmt.Sprintf("/api/v1/persons/%d", ids[i%len(ids)])) }, func(i int) error { return rawRow(ids[i%len(ids)]) }},
+		{"GET /api/v1/persons?email=, 1 client", func(i int) error { return get("/api/v1/persons?email=" + url.QueryEscape(emails[i%len(emails)])) }, func(i int) error { return rawQuery(rawSearch, hashes[i%len(hashes)]) }},
+	} {
+		v, err := load(one, m.vigie)
+		if err != nil {
+			return nil, err
+		}
+		r, err := load(one, m.raw)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row{db: dbName, what: m.what, vigie: v, raw: r, throughput: true})
+	}
 	return rows, nil
+}
+
+// rawQuery runs a prepared query and reads every row and column.
+func rawQuery(stmt *sql.Stmt, args ...any) error {
+	rows, err := stmt.Query(args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // prepare creates a bench user and token, and picks persons with an e-mail to read and search.

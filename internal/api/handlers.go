@@ -135,6 +135,16 @@ type ListBody struct {
 	Next int64 `json:"next,omitempty"`
 }
 
+func writeList(w http.ResponseWriter, items []*record.Record, next int64, provenance bool) {
+	for _, it := range items {
+		present(it, provenance)
+	}
+	if items == nil {
+		items = []*record.Record{}
+	}
+	writeJSON(w, http.StatusOK, ListBody{Items: items, Next: next})
+}
+
 func (h *Handler) list(res *Resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := callerOf(r)
@@ -195,13 +205,7 @@ func (h *Handler) list(res *Resource) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		for _, it := range items {
-			present(it, prov)
-		}
-		if items == nil {
-			items = []*record.Record{}
-		}
-		writeJSON(w, http.StatusOK, ListBody{Items: items, Next: next})
+		writeList(w, items, next, prov)
 	}
 }
 
@@ -316,13 +320,7 @@ func (h *Handler) listMessages(res *Resource) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		for _, it := range items {
-			present(it, prov)
-		}
-		if items == nil {
-			items = []*record.Record{}
-		}
-		writeJSON(w, http.StatusOK, ListBody{Items: items, Next: next})
+		writeList(w, items, next, prov)
 	}
 }
 

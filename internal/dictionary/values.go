@@ -41,29 +41,16 @@ func (c *Column) Decode(raw json.RawMessage, now time.Time) (any, *FieldError) {
 		return nil, nil
 	}
 	switch c.Kind {
-	case KindBigint, KindInteger:
+	case KindBigint, KindInteger, KindNumeric:
+		// A JSON number, not a string holding one; then the same checks as typed-in text.
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil || raw[0] == '"' {
+			if c.Kind == KindNumeric {
+				return nil, fieldErr(c, "type.numeric", "un nombre est attendu")
+			}
 			return nil, fieldErr(c, "type.integer", "un nombre entier est attendu")
 		}
-		v, err := strconv.ParseInt(n.String(), 10, 64)
-		if err != nil || (c.Kind == KindInteger && (v > math.MaxInt32 || v < math.MinInt32)) {
-			return nil, fieldErr(c, "type.integer", "un nombre entier est attendu")
-		}
-		if fe := c.checkRange(float64(v)); fe != nil {
-			return nil, fe
-		}
-		return c.checkFormat(v, now)
-	case KindNumeric:
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil || raw[0] == '"' {
-			return nil, fieldErr(c, "type.numeric", "un nombre est attendu")
-		}
-		v, fe := c.parseNumeric(n.String())
-		if fe != nil {
-			return nil, fe
-		}
-		return v, nil
+		return c.DecodeString(n.String(), now)
 	case KindBoolean:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err != nil {

@@ -385,22 +385,11 @@ func checkRowRules(a Actor, t *dictionary.Table, values map[string]any) error {
 // person's key (a new key for a new person), writes the row and its blind indexes in one
 // transaction, and returns the record as the actor may see it.
 func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*Record, error) {
-	t, err := s.tableFor(table)
+	t, vals, prov, err := s.prepareWrite(a, table, in, true)
 	if err != nil {
 		return nil, err
 	}
-	if !t.CanWrite(a.Department) {
-		return nil, forbidTable(t, "ce service ne peut pas créer ces données")
-	}
-	now := s.now().UTC()
-	prov, err := s.provenance(a, in, now)
-	if err != nil {
-		return nil, err
-	}
-	vals, err := s.decodeInput(a, t, in, prov.Purpose, true)
-	if err != nil {
-		return nil, err
-	}
+	now := prov.CollectedAt
 	var id int64
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.deriveOnCreate(ctx, tx, a, t, in, vals, now); err != nil {
@@ -448,22 +437,11 @@ func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*R
 
 // Update changes the given fields of one record; the others keep their values and provenance.
 func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in Input) (*Record, error) {
-	t, err := s.tableFor(table)
+	t, vals, prov, err := s.prepareWrite(a, table, in, false)
 	if err != nil {
 		return nil, err
 	}
-	if !t.CanWrite(a.Department) {
-		return nil, forbidTable(t, "ce service ne peut pas modifier ces données")
-	}
-	now := s.now().UTC()
-	prov, err := s.provenance(a, in, now)
-	if err != nil {
-		return nil, err
-	}
-	vals, err := s.decodeInput(a, t, in, prov.Purpose, false)
-	if err != nil {
-		return nil, err
-	}
+	now := prov.CollectedAt
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		current, err := s.fetch(ctx, tx, Actor{Department: a.Department, Purposes: a.Purposes}, t, "t.id = $1", []any{id}, 1, false)
 		if err != nil {
@@ -502,6 +480,25 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 		return nil, err
 	}
 	return s.Get(ctx, a, table, id)
+}
+
+// prepareWrite checks everything a write can be refused for before touching the database: the
+// department may write the table, the purpose is its own, every field is declared, writable and
+// valid.
+func (s *Store) prepareWrite(a Actor, table string, in Input, create bool) (*dictionary.Table, map[string]any, keys.Provenance, error) {
+	t, err := s.tableFor(table)
+	if err != nil {
+		return nil, nil, keys.Provenance{}, err
+	}
+	if !t.CanWrite(a.Department) {
+		return nil, nil, keys.Provenance{}, forbidTable(t, "ce service ne peut pas écrire ces données")
+	}
+	prov, err := s.provenance(a, in, s.now().UTC())
+	if err != nil {
+		return nil, nil, prov, err
+	}
+	vals, err := s.decodeInput(a, t, in, prov.Purpose, create)
+	return t, vals, prov, err
 }
 
 // provenance is how and why the values of this request were collected. The purpose must be one

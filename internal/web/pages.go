@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"io"
 	"net/http"
 	"regexp"
@@ -402,71 +401,15 @@ func (s *server) fieldLabel(t *dictionary.Table, name string) string {
 
 // --- Data dictionary --------------------------------------------------------------------------
 
-type dictColumn struct {
-	Name, Label, Type, Category, Personal, Read, Write, Description string
-}
-
-type dictTable struct {
-	Name, Label, Description string
-	Internal                 bool
-	Columns                  []dictColumn
-}
-
-type dictionaryView struct {
-	Title, Version string
-	Rendered       template.HTML
-	Tables         []dictTable
-}
-
-// dictionaryPage prints the "Dictionnaire de données — Base client". When the dictionary package
-// renders itself as HTML (Dictionary.HTML, a standalone printable page), that page is served as it
-// is; otherwise a plain table of the tables and columns, inside the layout.
+// dictionaryPage prints the "Dictionnaire de données — Base client": the dictionary renders itself
+// as a standalone, printable page (Dictionary.HTML), served as it is.
 func (s *server) dictionaryPage(w http.ResponseWriter, r *http.Request, st *session) {
-	v := dictionaryView{Title: s.dict.Title, Version: s.dict.Version}
-	if d, ok := any(s.dict).(interface{ HTML(io.Writer) error }); ok {
-		var buf bytes.Buffer
-		if err := d.HTML(&buf); err != nil {
-			s.fail(w, r, st, err)
-			return
-		}
-		if doc := buf.String(); strings.Contains(strings.ToLower(doc), "<html") {
-			standalone(w, doc)
-			return
-		}
-		v.Rendered = template.HTML(buf.String()) // produced by our own code from the embedded dictionary
-		s.render(w, r, st, http.StatusOK, "dictionary", s.dict.Title, v)
+	var buf bytes.Buffer
+	if err := s.dict.HTML(&buf); err != nil {
+		s.fail(w, r, st, err)
 		return
 	}
-	names := func(codes []string) string {
-		var out []string
-		for _, code := range codes {
-			if dep, ok := s.dict.Department(code); ok {
-				out = append(out, dep.Name)
-			}
-		}
-		if len(out) == 0 {
-			return "—"
-		}
-		return strings.Join(out, ", ")
-	}
-	for _, t := range s.dict.Tables {
-		dt := dictTable{Name: t.Name, Label: t.Label, Description: t.Description, Internal: t.Internal}
-		for _, c := range t.Columns {
-			personal := "Non"
-			switch {
-			case c.Encrypted:
-				personal = "Oui, chiffrée"
-			case c.Personal:
-				personal = "Oui"
-			}
-			dt.Columns = append(dt.Columns, dictColumn{
-				Name: c.Name, Label: c.Label, Type: c.Type, Category: c.Category, Personal: personal,
-				Read: names(c.Read), Write: names(c.Write), Description: c.Description,
-			})
-		}
-		v.Tables = append(v.Tables, dt)
-	}
-	s.render(w, r, st, http.StatusOK, "dictionary", s.dict.Title, v)
+	standalone(w, buf.String())
 }
 
 var styleElement = regexp.MustCompile(`(?s)<style>(.*?)</style>`)

@@ -276,7 +276,7 @@ func plural(label string) string {
 
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "dictionary"} {
+	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
