@@ -164,10 +164,7 @@ var (
 
 // provenanceChannel is the collection channel (record.Channels) of data that came from a source.
 func provenanceChannel(source string) string {
-	switch source {
-	case "partner":
-		return "api"
-	case "legacy_import":
+	if source == "legacy_import" {
 		return "import"
 	}
 	return source

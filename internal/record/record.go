@@ -97,7 +97,7 @@ type Input struct {
 }
 
 // Channels a value can be collected through.
-var Channels = []string{"web_form", "phone", "email", "letter", "agency", "api", "import", "demo"}
+var Channels = []string{"web_form", "phone", "email", "letter", "agency", "partner", "api", "import", "demo"}
 
 // ErrNotFound is an unknown id (or a row hidden by a row rule the caller may not even see).
 var ErrNotFound = errors.New("record: not found")

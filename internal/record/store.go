@@ -645,7 +645,7 @@ func (s *Store) deriveOnUpdate(t *dictionary.Table, vals map[string]any, now tim
 
 func sourceOf(channel string) string {
 	switch channel {
-	case "web_form", "phone", "email", "agency", "demo", "api":
+	case "web_form", "phone", "email", "agency", "partner", "demo", "api":
 		return channel
 	case "import":
 		return "legacy_import"
