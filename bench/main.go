@@ -92,7 +92,8 @@ func run(ctx context.Context, o options) error {
 }
 
 func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) {
-	cfg := app.Config{MasterKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d.key", dbName, o.persons))}
+	cfg := app.Config{MasterKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d.key", dbName, o.persons)),
+		AuditKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d-audit.key", dbName, o.persons))}
 	switch dbName {
 	case "sqlite":
 		cfg.DatabaseURL = filepath.Join(o.dir, fmt.Sprintf("bench-%d.db", o.persons))
@@ -282,7 +283,7 @@ func startServer(bin string, cfg app.Config) (string, func(), error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--database-url", cfg.DatabaseURL)
-	cmd.Env = append(os.Environ(), "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile)
+	cmd.Env = append(os.Environ(), "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile, "VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile)
 	cmd.Stderr = io.Discard
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
@@ -356,6 +357,7 @@ func load(o options, fn func(i int) error) (result, error) {
 // reset removes an earlier run's database so that generation starts from nothing.
 func reset(ctx context.Context, o options, dbName string, cfg app.Config) error {
 	os.Remove(cfg.MasterKeyFile)
+	os.Remove(cfg.AuditKeyFile)
 	if dbName == "sqlite" {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(cfg.DatabaseURL + suffix)

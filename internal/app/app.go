@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"time"
 
+	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
@@ -26,6 +29,9 @@ type Config struct {
 	DatabaseURL string
 	// MasterKeyFile holds the master key (default vigie.key beside the database).
 	MasterKeyFile string
+	// AuditKeyFile holds the Ed25519 key that signs audit checkpoints (default vigie-audit.key).
+	// Keep it apart from the database, like the master key.
+	AuditKeyFile string
 }
 
 // DefaultSQLiteFile is where Vigie keeps its data when no database URL is given.
@@ -33,6 +39,9 @@ const DefaultSQLiteFile = "vigie.db"
 
 // DefaultMasterKeyFile is where the master key lives unless VIGIE_MASTER_KEY_FILE says otherwise.
 const DefaultMasterKeyFile = "vigie.key"
+
+// DefaultAuditKeyFile is where the audit signing key lives unless VIGIE_AUDIT_KEY_FILE says otherwise.
+const DefaultAuditKeyFile = "vigie-audit.key"
 
 // ConfigFromEnv fills what flags left empty from VIGIE_DATABASE_URL and VIGIE_MASTER_KEY_FILE,
 // then the defaults.
@@ -49,6 +58,12 @@ func ConfigFromEnv(c Config) Config {
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = DefaultMasterKeyFile
 	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = os.Getenv("VIGIE_AUDIT_KEY_FILE")
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = DefaultAuditKeyFile
+	}
 	return c
 }
 
@@ -61,6 +76,7 @@ type App struct {
 	Keys    *keys.Keyring
 	Records *record.Store
 	Auth    *auth.Service
+	Audit   *audit.Trail
 	Now     func() time.Time
 }
 
@@ -78,8 +94,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return &App{Config: cfg, Log: log, DB: d, Dict: dict, Now: time.Now}, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close writes what the audit trail still holds and releases the database.
+func (a *App) Close() error {
+	if a.Audit != nil {
+		a.Audit.Close()
+	}
+	return a.DB.Close()
+}
 
 // Unlock loads (or, for a new database, creates) the master key, checks it against the one the
 // database was created with, and builds the services that need it. It refuses a missing key file
@@ -115,10 +136,48 @@ func (a *App) Unlock(ctx context.Context) error {
 	case stored != kr.Check():
 		return keys.ErrWrongMasterKey
 	}
+	signer, err := a.loadAuditKey(ctx)
+	if err != nil {
+		return err
+	}
 	a.Keys = kr
-	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Now)
+	a.Audit = audit.New(a.DB, a.Now, kr.Pseudonym, signer)
+	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, a.Now)
 	return nil
+}
+
+// loadAuditKey loads (or creates) the checkpoint signing key and checks it against the public key
+// recorded when the trail began: a trail signed by two keys could not be verified.
+func (a *App) loadAuditKey(ctx context.Context) (ed25519.PrivateKey, error) {
+	var stored string
+	err := a.DB.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'audit_public_key'`).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("app: read audit public key: %w", err)
+	}
+	if stored != "" {
+		if _, err := os.Stat(a.Config.AuditKeyFile); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("app: audit signing key file %s is missing; restore it or set VIGIE_AUDIT_KEY_FILE", a.Config.AuditKeyFile)
+		}
+	}
+	signer, created, err := audit.LoadOrCreateSigningKey(a.Config.AuditKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		a.Log.Warn("created the audit signing key; keep a copy apart from the database", "path", a.Config.AuditKeyFile)
+	}
+	public := hex.EncodeToString(signer.Public().(ed25519.PublicKey))
+	switch {
+	case stored == "":
+		if _, err := a.DB.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ('audit_public_key', $1, $2)`,
+			public, a.Now().UTC()); err != nil {
+			return nil, fmt.Errorf("app: store audit public key: %w", err)
+		}
+	case stored != public:
+		return nil, errors.New("app: the audit signing key does not match the one this trail was started with (wrong VIGIE_AUDIT_KEY_FILE?)")
+	}
+	return signer, nil
 }
 
 // Start is what every command that uses the data does: refuse a schema with pending migrations,

@@ -27,9 +27,10 @@ const MasterKeySize = 32
 
 // Keyring derives every working key from the master key. It holds no per-person state.
 type Keyring struct {
-	wrap     cipher.AEAD
-	indexKey []byte
-	check    string
+	wrap         cipher.AEAD
+	indexKey     []byte
+	pseudonymKey []byte
+	check        string
 }
 
 // ErrWrongMasterKey means the master key does not match the one the database was created with.
@@ -90,7 +91,8 @@ func NewKeyring(master []byte) (*Keyring, error) {
 	}
 	check := hmac.New(sha256.New, derive("key check v1"))
 	check.Write([]byte("vigie"))
-	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
+	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), pseudonymKey: derive("audit pseudonym v1"),
+		check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
 }
 
 // Check is a value stored in the database at creation and compared at every start, so that a
@@ -216,5 +218,14 @@ func (k *Keyring) BlindIndex(place, term string) []byte {
 	m.Write([]byte(place))
 	m.Write([]byte{0})
 	m.Write([]byte(term))
+	return m.Sum(nil)[:16]
+}
+
+// Pseudonym is how the audit trail names a person: a keyed HMAC of the id. It reveals nothing
+// without the master key, stays the same for the person's whole history, and erasing the person
+// (destroying their data key) leaves it, and the chain that contains it, intact.
+func (k *Keyring) Pseudonym(personID int64) []byte {
+	m := hmac.New(sha256.New, k.pseudonymKey)
+	m.Write(personAAD(personID))
 	return m.Sum(nil)[:16]
 }

@@ -7,6 +7,8 @@ package record
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,14 @@ type Record struct {
 	PersonID   int64
 	Values     map[string]any
 	Provenance map[string]keys.Provenance
+}
+
+// Auditor records what the store does in the audit trail (R16). Read is called once the records
+// are fetched and before they are returned: a read whose event cannot be written fails. Wrote is
+// called inside the transaction of the write it records.
+type Auditor interface {
+	Read(ctx context.Context, a Actor, t *dictionary.Table, recs []*Record) error
+	Wrote(ctx context.Context, tx *sql.Tx, a Actor, action string, t *dictionary.Table, id, personID int64, fields []string) error
 }
 
 // Get returns a field's value, nil when absent or not readable.

@@ -19,18 +19,20 @@ import (
 
 // Store reads and writes records under the dictionary's rules.
 type Store struct {
-	db   *db.DB
-	dict *dictionary.Dictionary
-	keys *keys.Keyring
-	now  func() time.Time
+	db    *db.DB
+	dict  *dictionary.Dictionary
+	keys  *keys.Keyring
+	audit Auditor
+	now   func() time.Time
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
-// NewStore returns a store; now is the clock used for timestamps and date checks.
-func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, now func() time.Time) *Store {
-	return &Store{db: d, dict: dict, keys: kr, now: now, stmts: map[string]*sql.Stmt{}}
+// NewStore returns a store; audit records its reads and writes; now is the clock used for
+// timestamps and date checks.
+func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, audit Auditor, now func() time.Time) *Store {
+	return &Store{db: d, dict: dict, keys: kr, audit: audit, now: now, stmts: map[string]*sql.Stmt{}}
 }
 
 // Dictionary returns the dictionary the store obeys.
@@ -69,6 +71,9 @@ func (s *Store) Get(ctx context.Context, a Actor, table string, id int64) (*Reco
 		return nil, ErrNotFound
 	}
 	if err := checkRowRules(a, t, recs[0].Values); err != nil {
+		return nil, err
+	}
+	if err := s.audit.Read(ctx, a, t, recs); err != nil {
 		return nil, err
 	}
 	return recs[0], nil
@@ -118,6 +123,9 @@ func (s *Store) List(ctx context.Context, a Actor, table string, q ListQuery) ([
 		recs = recs[:q.Limit]
 		next = recs[len(recs)-1].ID
 	}
+	if err := s.audit.Read(ctx, a, t, recs); err != nil {
+		return nil, 0, err
+	}
 	return recs, next, nil
 }
 
@@ -163,7 +171,14 @@ func (s *Store) Search(ctx context.Context, a Actor, table, field, term string, 
 	rw, rargs := rowRuleSQL(a, t, len(args))
 	where = strings.Join(append([]string{where}, rw...), " AND ")
 	args = append(args, rargs...)
-	return s.fetch(ctx, s.db, a, t, where, args, limit, false)
+	recs, err := s.fetch(ctx, s.db, a, t, where, args, limit, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.Read(ctx, a, t, recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // Blob returns the decrypted content of a blob field (a document's file).
@@ -190,6 +205,9 @@ func (s *Store) Blob(ctx context.Context, a Actor, table string, id int64, field
 		return nil, ErrNotFound
 	}
 	if err := checkRowRules(a, t, recs[0].Values); err != nil {
+		return nil, err
+	}
+	if err := s.audit.Read(ctx, a, t, recs); err != nil {
 		return nil, err
 	}
 	b, _ := recs[0].Values[field].([]byte)
@@ -427,7 +445,10 @@ func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*R
 		} else {
 			personID = vals[t.PersonColumn].(int64)
 		}
-		return s.index(ctx, tx, t, id, personID, vals, false)
+		if err := s.index(ctx, tx, t, id, personID, vals, false); err != nil {
+			return err
+		}
+		return s.audit.Wrote(ctx, tx, a, "create", t, id, personID, names)
 	})
 	if err != nil {
 		return nil, err
@@ -474,7 +495,10 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("record: update %s: %w", t.Name, err)
 		}
-		return s.index(ctx, tx, t, id, personID, vals, true)
+		if err := s.index(ctx, tx, t, id, personID, vals, true); err != nil {
+			return err
+		}
+		return s.audit.Wrote(ctx, tx, a, "update", t, id, personID, names)
 	})
 	if err != nil {
 		return nil, err

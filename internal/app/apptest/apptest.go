@@ -43,7 +43,7 @@ func New(t testing.TB, dialect string) *app.App {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key")}
+	cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key"), AuditKeyFile: filepath.Join(dir, "vigie-audit.key")}
 	switch dialect {
 	case "sqlite":
 		cfg.DatabaseURL = filepath.Join(dir, "vigie.db")

@@ -1,0 +1,220 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Access is one line of "who accessed my data": a department, what it did, on which day, how
+// many times. Staff names are not part of it: the person learns which service, not who.
+type Access struct {
+	Department string    `json:"department"`
+	Action     string    `json:"action"`
+	Day        time.Time `json:"day"`
+	Count      int       `json:"count"`
+}
+
+// WhoAccessed lists the departments that read or changed a person's data, by day, oldest first.
+func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, error) {
+	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us FROM audit_events WHERE subject = $1`, t.Subject(personID))
+	if err != nil {
+		return nil, fmt.Errorf("audit: who accessed: %w", err)
+	}
+	defer rows.Close()
+	type key struct {
+		dep, action string
+		day         time.Time
+	}
+	counts := map[key]int{}
+	for rows.Next() {
+		var k key
+		var atUS int64
+		if err := rows.Scan(&k.dep, &k.action, &atUS); err != nil {
+			return nil, fmt.Errorf("audit: who accessed: %w", err)
+		}
+		at := time.UnixMicro(atUS).UTC()
+		k.day = time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+		counts[k]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: who accessed: %w", err)
+	}
+	out := make([]Access, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, Access{Department: k.dep, Action: k.action, Day: k.day, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Day.Equal(b.Day) {
+			return a.Day.Before(b.Day)
+		}
+		if a.Department != b.Department {
+			return a.Department < b.Department
+		}
+		return a.Action < b.Action
+	})
+	return out, nil
+}
+
+// Filter selects events for the DPO's audit page. Zero values do not filter.
+type Filter struct {
+	UserID     int64
+	Department string
+	Action     string
+	PersonID   int64
+	From, To   time.Time
+	Limit      int
+}
+
+// Events returns the events matching the filter, newest first.
+func (t *Trail) Events(ctx context.Context, f Filter) ([]Event, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
+	}
+	if f.UserID != 0 {
+		add("user_id = ?", f.UserID)
+	}
+	if f.Department != "" {
+		add("department = ?", f.Department)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.PersonID != 0 {
+		add("subject = ?", t.Subject(f.PersonID))
+	}
+	if !f.From.IsZero() {
+		add("at_us >= ?", f.From.UnixMicro())
+	}
+	if !f.To.IsZero() {
+		add("at_us < ?", f.To.UnixMicro())
+	}
+	if f.Limit <= 0 || f.Limit > 10000 {
+		f.Limit = 500
+	}
+	q := `SELECT chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash FROM audit_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY at_us DESC, chain, seq DESC LIMIT %d", f.Limit)
+	rows, err := t.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var atUS int64
+		if err := rows.Scan(&e.Chain, &e.Seq, &atUS, &e.UserID, &e.Department, &e.Action, &e.Table, &e.RowID, &e.Subject, &e.Fields, &e.Purpose, &e.Detail, &e.Hash); err != nil {
+			return nil, fmt.Errorf("audit: events: %w", err)
+		}
+		e.At = time.UnixMicro(atUS).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Access-log retention (R17): a setting between 6 and 36 months, 12 by default. Records of writes,
+// rights requests and breaches are kept RecordRetentionMonths.
+const (
+	DefaultAccessRetentionMonths = 12
+	MinAccessRetentionMonths     = 6
+	MaxAccessRetentionMonths     = 36
+	RecordRetentionMonths        = 60
+	accessRetentionSetting       = "audit_access_retention_months"
+)
+
+// AccessRetention returns the configured access-log retention in months.
+func (t *Trail) AccessRetention(ctx context.Context) (int, error) {
+	var v string
+	err := t.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, accessRetentionSetting).Scan(&v)
+	if err == sql.ErrNoRows {
+		return DefaultAccessRetentionMonths, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit: read retention: %w", err)
+	}
+	return strconv.Atoi(v)
+}
+
+// CheckAccessRetention refuses a retention outside what the CNIL recommendation allows here.
+func CheckAccessRetention(months int) error {
+	if months < MinAccessRetentionMonths || months > MaxAccessRetentionMonths {
+		return fmt.Errorf("audit: access-log retention must be between %d and %d months, got %d", MinAccessRetentionMonths, MaxAccessRetentionMonths, months)
+	}
+	return nil
+}
+
+// SetAccessRetention changes the access-log retention; the change is itself recorded.
+func (t *Trail) SetAccessRetention(ctx context.Context, userID int64, department string, months int) error {
+	if err := CheckAccessRetention(months); err != nil {
+		return err
+	}
+	return t.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+			accessRetentionSetting, strconv.Itoa(months), t.now().UTC()); err != nil {
+			return fmt.Errorf("audit: store retention: %w", err)
+		}
+		return t.AppendTx(ctx, tx, Event{UserID: userID, Department: department, Action: "setting_change", Table: "settings",
+			Detail: accessRetentionSetting + "=" + strconv.Itoa(months)})
+	})
+}
+
+// Purge removes a chain's events older than before, from the chain's start. The last purged
+// event's hash is first signed as a checkpoint, so that what remains still verifies from it. The
+// purge is recorded in the record chain. It returns how many events were removed.
+func (t *Trail) Purge(ctx context.Context, chain string, before time.Time) (int64, error) {
+	var purged int64
+	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
+		var upTo sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM audit_events WHERE chain = $1 AND at_us < $2`, chain, before.UnixMicro()).Scan(&upTo); err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		if !upTo.Valid {
+			return nil
+		}
+		var hash []byte
+		if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_events WHERE chain = $1 AND seq = $2`, chain, upTo.Int64).Scan(&hash); err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		if _, err := t.signAt(ctx, tx, chain, upTo.Int64, hash); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE chain = $1 AND seq <= $2`, chain, upTo.Int64)
+		if err != nil {
+			return fmt.Errorf("audit: purge: %w", err)
+		}
+		purged, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE chain = $1 AND seq < $2`, chain, upTo.Int64); err != nil {
+			return fmt.Errorf("audit: purge checkpoints: %w", err)
+		}
+		return t.AppendTx(ctx, tx, Event{Department: "system", Action: ActionPurge, Table: "audit_events",
+			Detail: fmt.Sprintf("chain=%s up_to_seq=%d events=%d", chain, upTo.Int64, purged)})
+	})
+	return purged, err
+}
+
+// PurgeExpired applies both retentions: access events after the configured months, record events
+// after RecordRetentionMonths.
+func (t *Trail) PurgeExpired(ctx context.Context) (access, record int64, err error) {
+	months, err := t.AccessRetention(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := t.now()
+	if access, err = t.Purge(ctx, ChainAccess, now.AddDate(0, -months, 0)); err != nil {
+		return 0, 0, err
+	}
+	record, err = t.Purge(ctx, ChainRecord, now.AddDate(0, -RecordRetentionMonths, 0))
+	return access, record, err
+}
