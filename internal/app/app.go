@@ -5,8 +5,8 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"

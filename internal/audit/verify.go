@@ -18,7 +18,9 @@ type Problem struct {
 	What  string `json:"what"`
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s chain, event %d: %s", p.Chain, p.Seq, p.What) }
+func (p Problem) String() string {
+	return fmt.Sprintf("%s chain, event %d: %s", p.Chain, p.Seq, p.What)
+}
 
 // ChainReport sums up one verified chain.
 type ChainReport struct {
