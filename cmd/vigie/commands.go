@@ -38,7 +38,9 @@ func commands() map[string]command {
 		"migrate":    {"apply pending database migrations", "vigie migrate [--database-url URL]", migrate},
 		"demo":       {"fill the database with deterministic French demo data and one user per department", "vigie demo [--persons N] [--seed S] [--database-url URL]", demoCmd},
 		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},
-		"user":       {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n       vigie user token --email E", userCmd},
+		"audit": {"verify the audit trail, export a signed checkpoint, apply its retention",
+			"vigie audit verify [--from-checkpoint FILE] [--format text|json]\n       vigie audit checkpoint --out FILE\n       vigie audit purge\n       vigie audit retention [--months N]", auditCmd},
+		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n       vigie user token --email E", userCmd},
 	}
 }
 
@@ -86,7 +88,8 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nEnvironment: VIGIE_DATABASE_URL (postgres://… ; default: SQLite file vigie.db),")
-	fmt.Fprintln(w, "             VIGIE_MASTER_KEY_FILE (default: vigie.key, created with mode 0600 on first run).")
+	fmt.Fprintln(w, "             VIGIE_MASTER_KEY_FILE (default: vigie.key, created with mode 0600 on first run),")
+	fmt.Fprintln(w, "             VIGIE_AUDIT_KEY_FILE (default: vigie-audit.key, signs the audit checkpoints).")
 }
 
 // flags returns a flag set for a command, with the database flag when the command uses data.

@@ -2,24 +2,28 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vigie/internal/db"
 )
 
 // cli runs the binary's entry point in a temporary working configuration.
 type cli struct {
 	t   *testing.T
-	env []string
-	db  string
+	dir string
 }
+
+func (c *cli) file(name string) string { return filepath.Join(c.dir, name) }
 
 func newCLI(t *testing.T) *cli {
 	dir := t.TempDir()
 	t.Setenv("VIGIE_MASTER_KEY_FILE", filepath.Join(dir, "vigie.key"))
 	t.Setenv("VIGIE_AUDIT_KEY_FILE", filepath.Join(dir, "vigie-audit.key"))
 	t.Setenv("VIGIE_DATABASE_URL", filepath.Join(dir, "vigie.db"))
-	return &cli{t: t}
+	return &cli{t: t, dir: dir}
 }
 
 func (c *cli) run(stdin string, args ...string) (int, string, string) {
@@ -61,8 +65,21 @@ func TestCommandLine(t *testing.T) {
 		{"dictionary audit without a file", "", []string{"dictionary", "audit"}, 2, "", "CSV file"},
 		{"dictionary audit of a missing file", "", []string{"dictionary", "audit", "/nonexistent.csv"}, 1, "", "open extract"},
 		{"demo with a negative count", "", []string{"demo", "--persons", "-1"}, 1, "", "--persons"},
+		{"audit verify", "", []string{"audit", "verify"}, 0, "OK: the trail verifies", ""},
+		{"audit checkpoint without --out", "", []string{"audit", "checkpoint"}, 1, "", "--out is required"},
+		{"audit checkpoint", "", []string{"audit", "checkpoint", "--out", c.file("checkpoint.json")}, 0, "record chain: signed checkpoint", ""},
+		{"audit verify from the checkpoint", "", []string{"audit", "verify", "--from-checkpoint", c.file("checkpoint.json")}, 0, "OK", ""},
+		{"audit verify from a missing checkpoint", "", []string{"audit", "verify", "--from-checkpoint", c.file("nope.json")}, 1, "", "--from-checkpoint"},
+		{"audit retention too short", "", []string{"audit", "retention", "--months", "3"}, 1, "", "between 6 and 36"},
+		{"audit retention", "", []string{"audit", "retention", "--months", "24"}, 0, "kept 24 months", ""},
+		{"audit purge", "", []string{"audit", "purge"}, 0, "older than 24 months", ""},
+		{"audit without subcommand", "", []string{"audit"}, 2, "", "Usage"},
+		{"audit verify after an edit of the table", "", []string{"audit", "verify"}, 1, "PROBLEM", "does not verify"},
 	}
 	for _, s := range steps {
+		if s.name == "audit verify after an edit of the table" {
+			tamper(t, c.file("vigie.db"))
+		}
 		code, out, errOut := c.run(s.stdin, s.args...)
 		if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErrOut) {
 			t.Errorf("%s: exit %d, want %d; stdout has %q: %v; stderr has %q: %v", s.name, code, s.code,
@@ -82,5 +99,18 @@ func TestServeRefusesAnotherMasterKey(t *testing.T) {
 	code, _, errOut := c.run("Un-mot-de-passe-long-2026\n", "user", "add", "--email", "a@courtier.example", "--department", "devis")
 	if code != 1 || !strings.Contains(errOut, "master key") {
 		t.Errorf("another key: exit %d, stderr mentions the master key: %v", code, strings.Contains(errOut, "master key"))
+	}
+}
+
+// tamper edits one recorded event directly in the database, as an intruder with SQL access would.
+func tamper(t *testing.T, path string) {
+	t.Helper()
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Exec(`UPDATE audit_events SET department = 'dpo' WHERE chain = 'record' AND seq = 1`); err != nil {
+		t.Fatal(err)
 	}
 }

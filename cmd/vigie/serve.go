@@ -62,6 +62,7 @@ func serve(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stdout, "Vigie écoute sur http://%s (base : %s)\n", ln.Addr(), describeDB(cfg.DatabaseURL))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go maintainAudit(ctx, a)
 	select {
 	case err := <-errc:
 		return err
@@ -81,4 +82,36 @@ func describeDB(databaseURL string) string {
 		return d
 	}
 	return "SQLite " + databaseURL
+}
+
+// Audit upkeep while serving: a signed checkpoint every auditCheckpointEvery events or
+// auditCheckpointAge, and the retention purge once a day.
+const (
+	auditCheckpointEvery = 10000
+	auditCheckpointAge   = 10 * time.Minute
+)
+
+func maintainAudit(ctx context.Context, a *app.App) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	var lastPurge time.Time
+	for {
+		if err := a.Audit.CheckpointIfDue(ctx, auditCheckpointEvery, auditCheckpointAge); err != nil && ctx.Err() == nil {
+			a.Log.Error("audit checkpoint failed", "err", err)
+		}
+		if time.Since(lastPurge) >= 24*time.Hour {
+			access, record, err := a.Audit.PurgeExpired(ctx)
+			if err != nil && ctx.Err() == nil {
+				a.Log.Error("audit purge failed", "err", err)
+			} else {
+				a.Log.Info("audit retention applied", "access_events_purged", access, "record_events_purged", record)
+				lastPurge = time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
