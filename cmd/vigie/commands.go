@@ -40,7 +40,12 @@ func commands() map[string]command {
 		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},
 		"audit": {"verify the audit trail, export a signed checkpoint, apply its retention",
 			"vigie audit verify [--from-checkpoint FILE] [--format text|json]\n       vigie audit checkpoint --out FILE\n       vigie audit purge\n       vigie audit retention [--months N]", auditCmd},
-		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n       vigie user token --email E", userCmd},
+		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n" +
+			"       vigie user token --email E          (a script token: no second factor)\n" +
+			"       vigie user passwd --email E         (new password read from standard input; unlocks the account)\n" +
+			"       vigie user force-change --email E   (a new password is required at the next sign-in)\n" +
+			"       vigie user unlock --email E         (after repeated failed sign-ins)\n" +
+			"       vigie user reset-totp --email E     (lost phone: the next sign-in enrols a new second factor)", userCmd},
 	}
 }
 

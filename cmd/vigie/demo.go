@@ -70,5 +70,7 @@ func printLogins(ctx context.Context, e env, a *app.App) error {
 		}
 		fmt.Fprintf(e.stdout, "  %-12s %-34s mot de passe : %s\n", l.Department, l.Email, password)
 	}
+	fmt.Fprintln(e.stdout, "second facteur obligatoire : à la première connexion, scannez le code QR affiché avec une application")
+	fmt.Fprintln(e.stdout, "d'authentification (TOTP) et gardez les codes de secours ; les scripts utilisent `vigie user token`.")
 	return nil
 }

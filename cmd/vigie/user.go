@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"vigie/internal/app"
 	"vigie/internal/auth"
 )
 
+// userSubcommands are the actions of `vigie user`, run by an operator on the server.
+var userSubcommands = []string{"add", "token", "passwd", "force-change", "unlock", "reset-totp"}
+
 func userCmd(ctx context.Context, e env) error {
-	if len(e.args) == 0 || (e.args[0] != "add" && e.args[0] != "token") {
+	if len(e.args) == 0 || !slices.Contains(userSubcommands, e.args[0]) {
 		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["user"].usage)
 		return errUsage
 	}
@@ -30,8 +34,7 @@ func userCmd(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
-	switch e.args[0] {
-	case "add":
+	if e.args[0] == "add" {
 		password, err := readPassword(e.stdin)
 		if err != nil {
 			return err
@@ -44,17 +47,44 @@ func userCmd(ctx context.Context, e env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "user %d created in department %s\n", u.ID, u.Department)
+		fmt.Fprintf(e.stdout, "user %d created in department %s; the second factor is enrolled at the first web sign-in\n", u.ID, u.Department)
+		return nil
+	}
+	u, err := a.Auth.UserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("no user with that --email")
+	}
+	switch e.args[0] {
 	case "token":
-		u, err := a.Auth.UserByEmail(ctx, *email)
-		if err != nil {
-			return fmt.Errorf("no user with that --email")
-		}
 		token, err := a.Auth.IssueToken(ctx, u, auth.KindScript)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, token)
+	case "passwd":
+		password, err := readPassword(e.stdin)
+		if err != nil {
+			return err
+		}
+		if err := a.Auth.SetPassword(ctx, u, password); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password of user %d changed; the account is unlocked and its sessions ended\n", u.ID)
+	case "force-change":
+		if err := a.Auth.ForceChange(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "user %d must choose a new password at the next sign-in; their sessions ended\n", u.ID)
+	case "unlock":
+		if err := a.Auth.Unlock(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "user %d unlocked\n", u.ID)
+	case "reset-totp":
+		if err := a.Auth.ResetSecondFactor(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "second factor of user %d reset: the next sign-in enrols a new one; their sessions ended\n", u.ID)
 	}
 	return nil
 }

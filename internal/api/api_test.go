@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"vigie/internal/api"
 	"vigie/internal/app"
@@ -415,7 +416,9 @@ func TestCreateUpdateAndPaginate(t *testing.T) {
 // unknown account get the same answer.
 func TestSessionLoginAndLogout(t *testing.T) {
 	w := newWorld(t, apptest.New(t, "sqlite"))
-	status, body := w.do("", "POST", "/api/v1/session", `{"email":"devis@test.vigie.local","password":"`+testPassword+`"}`)
+	devis, _ := w.a.Auth.UserByEmail(context.Background(), "devis@test.vigie.local")
+	app, _ := apptest.Enrol(t, w.a, devis)
+	status, body := w.do("", "POST", "/api/v1/session", `{"email":"devis@test.vigie.local","password":"`+testPassword+`","totp":"`+app.Code(t, time.Now())+`"}`)
 	if status != 201 || body["department"] != "devis" {
 		t.Fatalf("login: %d", status)
 	}

@@ -3,16 +3,13 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"vigie/internal/auth"
 	"vigie/internal/record"
 )
 
@@ -348,54 +345,6 @@ func (h *Handler) createMessage(res *Resource) http.HandlerFunc {
 	}
 }
 
-// SessionBody is the answer to a login.
-type SessionBody struct {
-	Token      string    `json:"token"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Department string    `json:"department"`
-}
-
-func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	body, ok := decodeObject(w, r)
-	if !ok {
-		return
-	}
-	creds := map[string]string{}
-	for k, v := range body {
-		if k != "email" && k != "password" {
-			badRequest(w, k, "unknown_field", "champ inconnu ; attendus : email, password")
-			return
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			badRequest(w, k, "type.string", "une chaîne de caractères est attendue")
-			return
-		}
-		creds[k] = s
-	}
-	for _, k := range []string{"email", "password"} {
-		if creds[k] == "" {
-			badRequest(w, k, "required", "ce champ est obligatoire")
-			return
-		}
-	}
-	u, err := h.app.Auth.Authenticate(r.Context(), creds["email"], creds["password"])
-	if errors.Is(err, auth.ErrInvalidCredentials) {
-		writeError(w, http.StatusUnauthorized, "invalid_credentials", "adresse e-mail ou mot de passe incorrect", nil)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	token, err := h.app.Auth.IssueToken(r.Context(), u, auth.KindSession)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, SessionBody{Token: token, ExpiresAt: h.app.Now().UTC().Add(auth.SessionTTL).Truncate(time.Second), Department: u.Department})
-}
-
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.app.Auth.RevokeToken(r.Context(), callerOf(r).token); err != nil {
 		h.fail(w, r, err)
@@ -448,6 +397,10 @@ type UserBody struct {
 	DisplayName string `json:"display_name"`
 	Department  string `json:"department"`
 	Disabled    bool   `json:"disabled"`
+	// Locked, MustChangePassword and TOTPEnrolled are the state of the account's credentials.
+	Locked             bool `json:"locked"`
+	MustChangePassword bool `json:"must_change_password"`
+	TOTPEnrolled       bool `json:"totp_enrolled"`
 }
 
 func (h *Handler) requireUsersTable(w http.ResponseWriter, r *http.Request, write bool) bool {
@@ -474,7 +427,8 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []UserBody{}
 	for _, u := range users {
-		out = append(out, UserBody{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Department: u.Department, Disabled: u.Disabled})
+		out = append(out, UserBody{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Department: u.Department, Disabled: u.Disabled,
+			Locked: u.Locked(h.app.Now()), MustChangePassword: u.MustChangePassword, TOTPEnrolled: u.TOTPEnrolled})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }

@@ -21,11 +21,19 @@ func (h *Handler) openAPI() map[string]any {
 			}, "field", "rule", "message")},
 		}, "error", "message"),
 		"Session": obj(map[string]any{"token": str("Bearer token"), "expires_at": map[string]any{"type": "string", "format": "date-time"}, "department": str("")}, "token"),
-		"Login":   obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "password": map[string]any{"type": "string", "format": "password"}}, "email", "password"),
+		"Login": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "password": map[string]any{"type": "string", "format": "password"},
+			"totp":          map[string]any{"type": "string", "pattern": "^[0-9]{6}$", "description": "Code of the authenticator application (RFC 6238), usable once"},
+			"recovery_code": str("One of the recovery codes shown at enrolment, instead of totp; usable once")}, "email", "password"),
+		"PasswordChange": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "password": map[string]any{"type": "string", "format": "password", "description": "Current password"},
+			"new_password":  map[string]any{"type": "string", "format": "password", "minLength": 12, "maxLength": 128, "description": "CNIL 2022-100: 12 characters of four kinds, 14 of three, 16 of two, or a 20-character passphrase; not common, not one of the last 5"},
+			"totp":          map[string]any{"type": "string", "pattern": "^[0-9]{6}$"},
+			"recovery_code": str("Instead of totp")}, "email", "password", "new_password"),
 		"User": obj(map[string]any{"id": map[string]any{"type": "integer"}, "email": str(""), "display_name": str(""),
-			"department": enumOf(h.departmentCodes()), "disabled": map[string]any{"type": "boolean"}}, "id", "email", "department"),
+			"department": enumOf(h.departmentCodes()), "disabled": map[string]any{"type": "boolean"},
+			"locked": map[string]any{"type": "boolean", "description": "Locked after repeated failed sign-ins"}, "must_change_password": map[string]any{"type": "boolean"},
+			"totp_enrolled": map[string]any{"type": "boolean", "description": "Second factor enrolled"}}, "id", "email", "department"),
 		"NewUser": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "display_name": str(""),
-			"department": enumOf(h.departmentCodes()), "password": map[string]any{"type": "string", "minLength": 12}}, "email", "display_name", "department", "password"),
+			"department": enumOf(h.departmentCodes()), "password": map[string]any{"type": "string", "minLength": 12, "maxLength": 128, "description": "CNIL 2022-100 policy, see PasswordChange"}}, "email", "display_name", "department", "password"),
 		"Me":         map[string]any{"type": "object", "description": "The caller, their purposes and the fields their department may read and write per table"},
 		"Provenance": obj(map[string]any{"collected_at": map[string]any{"type": "string", "format": "date-time"}, "channel": str(""), "purpose": str("")}),
 	}
@@ -214,10 +222,11 @@ func (h *Handler) responses(rt Route) map[string]any {
 		out["503"] = errResp("Database unreachable")
 	case "openapi":
 		ok = map[string]any{"description": "This document", "content": jsonContent(map[string]any{"type": "object"})}
-	case "login":
+	case "login", "password-change":
 		out["201"] = map[string]any{"description": "Logged in", "content": jsonContent(ref("Session"))}
-		out["400"] = errResp("Invalid input")
-		out["401"] = errResp("Wrong email or password (never says which)")
+		out["400"] = errResp("Invalid input; for a password change, the new password refused (rules password.length, password.guessable, password.personal, password.reused)")
+		out["401"] = errResp("invalid_credentials: wrong email or password, or account unknown, locked or throttled (never says which); totp_required; invalid_totp")
+		out["403"] = errResp("totp_enrolment_required: enrol the second factor through the web sign-in first; password_change_required: use POST /api/v1/session/password")
 	case "logout":
 		out["204"] = map[string]any{"description": "Token revoked"}
 	case "me":
@@ -287,6 +296,8 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 	switch rt.Kind {
 	case "login":
 		schema = ref("Login")
+	case "password-change":
+		schema = ref("PasswordChange")
 	case "user-create":
 		schema = ref("NewUser")
 	case "create", "update", "message-create":

@@ -32,6 +32,9 @@ type Config struct {
 	// AuditKeyFile holds the Ed25519 key that signs audit checkpoints (default vigie-audit.key).
 	// Keep it apart from the database, like the master key.
 	AuditKeyFile string
+	// PasswordHashing is the argon2id cost of new password hashes; zero means auth.DefaultArgon2.
+	// Only tests lower it (auth.TestArgon2), to create many accounts quickly.
+	PasswordHashing auth.Argon2Params
 }
 
 // DefaultSQLiteFile is where Vigie keeps its data when no database URL is given.
@@ -143,7 +146,7 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Keys = kr
 	a.Audit = audit.New(a.DB, a.Now, kr.Pseudonym, signer)
 	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now)
-	a.Auth = auth.NewService(a.DB, a.Dict, a.Now)
+	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing))
 	return nil
 }
 

@@ -165,7 +165,7 @@ func (t *Trail) SetAccessRetention(ctx context.Context, userID int64, department
 			accessRetentionSetting, strconv.Itoa(months), t.now().UTC()); err != nil {
 			return fmt.Errorf("audit: store retention: %w", err)
 		}
-		return t.AppendTx(ctx, tx, Event{UserID: userID, Department: department, Action: "setting_change", Table: "settings",
+		return t.AppendTx(ctx, tx, Event{UserID: userID, Department: department, Action: ActionSetting, Table: "settings",
 			Detail: accessRetentionSetting + "=" + strconv.Itoa(months)})
 	})
 }

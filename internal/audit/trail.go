@@ -142,6 +142,12 @@ func (t *Trail) AppendTx(ctx context.Context, tx *sql.Tx, events ...Event) error
 	return t.appendTx(ctx, tx, ChainRecord, events)
 }
 
+// Record writes events to the record chain in a transaction of their own, for steps that are not
+// part of a database write (a login, an export).
+func (t *Trail) Record(ctx context.Context, events ...Event) error {
+	return t.db.InTx(ctx, func(tx *sql.Tx) error { return t.appendTx(ctx, tx, ChainRecord, events) })
+}
+
 // appendTx locks the chain's head, numbers and hashes the events after it, writes them and moves
 // the head, all in tx.
 func (t *Trail) appendTx(ctx context.Context, tx *sql.Tx, chain string, events []Event) error {

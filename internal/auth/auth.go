@@ -1,12 +1,13 @@
-// Package auth knows the staff: users with one department each (DESIGN §1), passwords hashed with
-// argon2id (R12), and bearer tokens for scripts and sessions, of which only a SHA-256 is stored.
+// Package auth knows the staff (DESIGN §8): users with one department each, passwords checked
+// against the CNIL policy and hashed with argon2id (R12), expiring for privileged departments and
+// never reused (R13), a mandatory TOTP second factor with one-time recovery codes (R14), failed
+// sign-ins throttled then locked (R15), and bearer tokens of which only a SHA-256 is stored.
 package auth
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,37 +16,58 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/crypto/argon2"
 
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
+	"vigie/internal/keys"
+	"vigie/internal/password"
 	"vigie/internal/record"
 )
 
-// User is a staff member.
+// User is a staff member, with the state of their credentials when it was read.
 type User struct {
 	ID          int64
 	Email       string
 	DisplayName string
 	Department  string
 	Disabled    bool
+	// MustChangePassword is set by an administrator: the password only serves to choose another.
+	MustChangePassword bool
+	PasswordChangedAt  time.Time
+	// TOTPEnrolled is false until the person has confirmed a first code of their authenticator.
+	TOTPEnrolled bool
+	// LockedUntil is when a lock after repeated failures ends (zero: never locked).
+	LockedUntil time.Time
 }
 
-// Errors callers map to answers. ErrInvalidCredentials never says whether the account exists.
+// Locked reports whether repeated failures have locked the account at the given time.
+func (u User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
+
+// Errors callers map to answers. ErrInvalidCredentials never says whether the account exists, is
+// locked, is disabled or was given a wrong password.
 var (
 	ErrInvalidCredentials = errors.New("auth: invalid email or password")
 	ErrInvalidToken       = errors.New("auth: invalid or expired token")
 	ErrUserExists         = errors.New("auth: a user with this email already exists")
+	// The password was right, and:
+	ErrEnrolmentRequired      = errors.New("auth: the second factor must be enrolled first (web sign-in)")
+	ErrPasswordChangeRequired = errors.New("auth: the password has expired or must be changed")
+	ErrSecondFactorRequired   = errors.New("auth: a TOTP code or a recovery code is required")
+	ErrInvalidCode            = errors.New("auth: wrong, expired or already used code")
 )
 
-// Service manages users and tokens.
+// Service manages users, their credentials and tokens.
 type Service struct {
 	db    *db.DB
 	dict  *dictionary.Dictionary
+	keys  *keys.Keyring
 	now   func() time.Time
-	dummy string
+	argon Argon2Params
+
+	hashSlots chan struct{}
+	dummyOnce sync.Once
+	dummy     string
+	addresses *addressLimiter
 
 	mu    sync.Mutex
 	cache map[string]cachedToken
@@ -60,9 +82,27 @@ type cachedToken struct {
 // round trip on every API call.
 const tokenCacheTTL = 5 * time.Second
 
-// NewService returns the staff service.
-func NewService(d *db.DB, dict *dictionary.Dictionary, now func() time.Time) *Service {
-	return &Service{db: d, dict: dict, now: now, dummy: HashPassword("not a real password, used for timing"), cache: map[string]cachedToken{}}
+// Option tunes a Service.
+type Option func(*Service)
+
+// WithArgon2 sets the cost of new password hashes; the zero value keeps DefaultArgon2. Tests pass
+// TestArgon2.
+func WithArgon2(p Argon2Params) Option {
+	return func(s *Service) {
+		if p != (Argon2Params{}) {
+			s.argon = p
+		}
+	}
+}
+
+// NewService returns the staff service. The keyring seals the TOTP secrets.
+func NewService(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, now func() time.Time, opts ...Option) *Service {
+	s := &Service{db: d, dict: dict, keys: kr, now: now, argon: DefaultArgon2(),
+		hashSlots: make(chan struct{}, 4), addresses: newAddressLimiter(10000), cache: map[string]cachedToken{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Actor is what the user may do: their department and its purposes.
@@ -71,49 +111,9 @@ func (s *Service) Actor(u User) record.Actor {
 	return record.Actor{UserID: u.ID, Department: u.Department, Purposes: dep.Purposes}
 }
 
-// argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
-const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-)
-
-// HashPassword returns an argon2id hash in the PHC string format, with a random salt.
-func HashPassword(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		b64.EncodeToString(salt), b64.EncodeToString(key))
-}
-
-// VerifyPassword checks a password against a PHC argon2id hash in constant time.
-func VerifyPassword(hash, password string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
-
-// MinPasswordLength is the floor applied until the full CNIL policy lands (security issue).
-const MinPasswordLength = 12
-
-// CreateUser adds a staff member. Every input is checked and the error names the field.
-func (s *Service) CreateUser(ctx context.Context, email, displayName, department, password string) (User, error) {
+// CreateUser adds a staff member. Every input is checked and the error names the field; the
+// password must satisfy the CNIL policy (package password).
+func (s *Service) CreateUser(ctx context.Context, email, displayName, department, pw string) (User, error) {
 	users := s.dict.Table("users")
 	var errs []*dictionary.FieldError
 	emailV, fe := users.Column("email").DecodeString(email, s.now())
@@ -127,9 +127,8 @@ func (s *Service) CreateUser(ctx context.Context, email, displayName, department
 	if _, fe := users.Column("department").DecodeString(department, s.now()); fe != nil {
 		errs = append(errs, fe)
 	}
-	if utf8.RuneCountInString(password) < MinPasswordLength {
-		errs = append(errs, &dictionary.FieldError{Field: "password", Rule: "min_length",
-			Message: fmt.Sprintf("le mot de passe doit compter au moins %d caractères", MinPasswordLength)})
+	if fe := password.Check(pw, email, displayName); fe != nil {
+		errs = append(errs, fe)
 	}
 	if len(errs) > 0 {
 		return User{}, &record.ValidationError{Fields: errs}
@@ -142,32 +141,75 @@ func (s *Service) CreateUser(ctx context.Context, email, displayName, department
 	if exists > 0 {
 		return User{}, ErrUserExists
 	}
-	err := s.db.QueryRowContext(ctx, `INSERT INTO users (email, display_name, department, password_hash, disabled, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, u.Email, u.DisplayName, u.Department, HashPassword(password), false, s.now().UTC()).Scan(&u.ID)
+	hash, now := s.hash(pw), s.now().UTC()
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: create user: %w", err)
 	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, display_name, department, password_hash, disabled, created_at, password_changed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, u.Email, u.DisplayName, u.Department, hash, false, now).Scan(&u.ID)
+	if err != nil {
+		return User{}, fmt.Errorf("auth: create user: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)`, u.ID, hash, now); err != nil {
+		return User{}, fmt.Errorf("auth: create user: password history: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return User{}, fmt.Errorf("auth: create user: %w", err)
+	}
+	u.PasswordChangedAt = now
 	return u, nil
 }
 
-const userColumns = `u.id, u.email, u.display_name, u.department, u.disabled`
+const userColumns = `u.id, u.email, u.display_name, u.department, u.disabled, u.must_change_password, u.created_at,
+	u.password_changed_at, u.totp_enrolled_at, u.locked_until`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	var disabled any
-	err := row.Scan(append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Department, &disabled}, extra...)...)
-	switch d := disabled.(type) {
-	case bool:
-		u.Disabled = d
-	case int64:
-		u.Disabled = d != 0
+	var disabled, mustChange any
+	var created time.Time
+	var changed, enrolled, locked sql.NullTime
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Department, &disabled, &mustChange, &created,
+		&changed, &enrolled, &locked}, extra...)...)
+	u.Disabled, u.MustChangePassword = truth(disabled), truth(mustChange)
+	u.PasswordChangedAt = created.UTC()
+	if changed.Valid {
+		u.PasswordChangedAt = changed.Time.UTC()
+	}
+	u.TOTPEnrolled = enrolled.Valid
+	if locked.Valid {
+		u.LockedUntil = locked.Time.UTC()
 	}
 	return u, err
+}
+
+// truth reads a boolean column: BOOLEAN on PostgreSQL, an integer on SQLite.
+func truth(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case int64:
+		return b != 0
+	}
+	return false
 }
 
 // UserByEmail finds a user.
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, strings.TrimSpace(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, record.ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: find user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID finds a user.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, record.ErrNotFound
 	}
@@ -195,30 +237,31 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 	return out, rows.Err()
 }
 
-// Authenticate checks an email and password. An unknown email costs the same hashing time as a
-// wrong password, so the answer's timing does not reveal which accounts exist.
-func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
+// PasswordOpens reports whether the password is the account's, without counting a failure: for
+// operator tools on the server (the demo checks whether its printed password still works). Never
+// call it with a request's input: it is not throttled.
+func (s *Service) PasswordOpens(ctx context.Context, email, pw string) (bool, error) {
 	var hash string
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email = $1`,
-		strings.TrimSpace(email)), &hash)
+	var disabled any
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash, disabled FROM users WHERE email = $1`, strings.TrimSpace(email)).Scan(&hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		VerifyPassword(s.dummy, password)
-		return User{}, ErrInvalidCredentials
+		return false, nil
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("auth: authenticate: %w", err)
+		return false, fmt.Errorf("auth: check password: %w", err)
 	}
-	if !VerifyPassword(hash, password) || u.Disabled {
-		return User{}, ErrInvalidCredentials
-	}
-	return u, nil
+	return !truth(disabled) && s.verify(hash, pw), nil
 }
 
-// Token kinds and lifetimes: a session lasts a working day; a script token until revoked.
+// Token kinds and lifetimes: a session lasts a working day; a script token until revoked; a
+// pending sign-in (password checked, second factor or new password awaited) ten minutes.
 const (
-	KindSession = "session"
-	KindScript  = "script"
-	SessionTTL  = 12 * time.Hour
+	KindSession       = "session"
+	KindScript        = "script"
+	KindPendingMFA    = "pending_mfa"
+	KindPendingChange = "pending_change"
+	SessionTTL        = 12 * time.Hour
+	PendingTTL        = 10 * time.Minute
 )
 
 // IssueToken creates a bearer token; only its SHA-256 is stored.
@@ -228,8 +271,14 @@ func (s *Service) IssueToken(ctx context.Context, u User, kind string) (string, 
 	token := "vg_" + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now().UTC()
 	var expires any
-	if kind == KindSession {
+	switch kind {
+	case KindSession:
 		expires = now.Add(SessionTTL)
+	case KindPendingMFA, KindPendingChange:
+		expires = now.Add(PendingTTL)
+	case KindScript:
+	default:
+		return "", fmt.Errorf("auth: issue token: unknown kind %q", kind)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		u.ID, tokenHash(token), kind, now, expires); err != nil {
@@ -243,7 +292,8 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// UserForToken returns the user a valid token belongs to.
+// UserForToken returns the user a valid session or script token belongs to. A pending sign-in's
+// token is not a session: it opens nothing but the next step (PendingUser).
 func (s *Service) UserForToken(ctx context.Context, token string) (User, error) {
 	if !strings.HasPrefix(token, "vg_") {
 		return User{}, ErrInvalidToken
@@ -256,17 +306,9 @@ func (s *Service) UserForToken(ctx context.Context, token string) (User, error) 
 	if ok && now.Before(c.expires) {
 		return c.user, nil
 	}
-	var expires sql.NullTime
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+`, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1`, h), &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrInvalidToken
-	}
+	u, err := s.tokenUser(ctx, h, KindSession, KindScript)
 	if err != nil {
-		return User{}, fmt.Errorf("auth: check token: %w", err)
-	}
-	if u.Disabled || expires.Valid && !now.Before(expires.Time) {
-		return User{}, ErrInvalidToken
+		return User{}, err
 	}
 	s.mu.Lock()
 	if len(s.cache) > 10000 {
@@ -277,7 +319,38 @@ func (s *Service) UserForToken(ctx context.Context, token string) (User, error) 
 	return u, nil
 }
 
-// RevokeToken ends a session (logout).
+// PendingUser returns the user of a pending sign-in token of the given kind.
+func (s *Service) PendingUser(ctx context.Context, token, kind string) (User, error) {
+	if !strings.HasPrefix(token, "vg_") {
+		return User{}, ErrInvalidToken
+	}
+	u, err := s.tokenUser(ctx, tokenHash(token), kind, kind)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Locked(s.now()) {
+		return User{}, ErrInvalidToken
+	}
+	return u, nil
+}
+
+func (s *Service) tokenUser(ctx context.Context, hash, kind1, kind2 string) (User, error) {
+	var expires sql.NullTime
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+`, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.kind IN ($2, $3)`, hash, kind1, kind2), &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrInvalidToken
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: check token: %w", err)
+	}
+	if u.Disabled || expires.Valid && !s.now().Before(expires.Time) {
+		return User{}, ErrInvalidToken
+	}
+	return u, nil
+}
+
+// RevokeToken ends a session (logout) or a pending sign-in.
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
 	h := tokenHash(token)
 	s.mu.Lock()
@@ -286,5 +359,23 @@ func (s *Service) RevokeToken(ctx context.Context, token string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE token_hash = $1`, h); err != nil {
 		return fmt.Errorf("auth: revoke token: %w", err)
 	}
+	return nil
+}
+
+// endSessions revokes the user's sessions and pending sign-ins (script tokens stay: an operator
+// made them on the server), and forgets them in the cache at once.
+func (s *Service) endSessions(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, userID int64) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = $1 AND kind <> $2`, userID, KindScript); err != nil {
+		return fmt.Errorf("auth: end sessions: %w", err)
+	}
+	s.mu.Lock()
+	for h, c := range s.cache {
+		if c.user.ID == userID {
+			delete(s.cache, h)
+		}
+	}
+	s.mu.Unlock()
 	return nil
 }

@@ -54,7 +54,7 @@ type Login struct {
 
 // DemoPassword is the password of every demo user. It is printed by `vigie demo`: demo accounts
 // are for trying Vigie out, never for real data.
-const DemoPassword = "Demo-Vigie-2026!"
+const DemoPassword = "Mouette-Rouge-Balise-26"
 
 // DemoEmailDomain is the domain of the demo users' e-mail addresses (a reserved-style .local name).
 const DemoEmailDomain = "demo.vigie.local"
@@ -239,12 +239,12 @@ func CreateUsers(ctx context.Context, a *app.App) ([]Login, error) {
 		_, err := a.Auth.CreateUser(ctx, email, display, dep.Code, DemoPassword)
 		switch {
 		case errors.Is(err, auth.ErrUserExists):
-			_, err := a.Auth.Authenticate(ctx, email, DemoPassword)
+			opens, err := a.Auth.PasswordOpens(ctx, email, DemoPassword)
 			switch {
-			case errors.Is(err, auth.ErrInvalidCredentials):
-				login.Password = "" // changed since, or disabled
 			case err != nil:
 				return logins, fmt.Errorf("demo: check user for %s: %w", dep.Code, err)
+			case !opens:
+				login.Password = "" // changed since, or disabled
 			}
 		case err != nil:
 			return logins, fmt.Errorf("demo: create user for %s: %w", dep.Code, err)

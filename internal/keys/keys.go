@@ -30,6 +30,7 @@ type Keyring struct {
 	wrap         cipher.AEAD
 	indexKey     []byte
 	pseudonymKey []byte
+	secrets      cipher.AEAD
 	check        string
 }
 
@@ -89,10 +90,14 @@ func NewKeyring(master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	secrets, err := newGCM(derive("secret sealing v1"))
+	if err != nil {
+		return nil, err
+	}
 	check := hmac.New(sha256.New, derive("key check v1"))
 	check.Write([]byte("vigie"))
 	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), pseudonymKey: derive("audit pseudonym v1"),
-		check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
+		secrets: secrets, check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
 }
 
 // Check is a value stored in the database at creation and compared at every start, so that a
@@ -134,6 +139,28 @@ func (k *Keyring) Unwrap(personID int64, wrapped []byte) (*SubjectKey, error) {
 		return nil, fmt.Errorf("keys: unwrap subject key: %w", err)
 	}
 	return newSubjectKey(raw)
+}
+
+// SealSecret encrypts a secret of the system that is not a person's data (a staff member's TOTP
+// secret) under its own key derived from the master key. place names where the secret belongs
+// ("users.totp_secret:42"): a sealed secret copied elsewhere does not open.
+func (k *Keyring) SealSecret(place string, secret []byte) []byte {
+	nonce := make([]byte, k.secrets.NonceSize())
+	rand.Read(nonce)
+	return k.secrets.Seal(nonce, nonce, secret, []byte(place))
+}
+
+// OpenSecret decrypts a secret sealed for the same place.
+func (k *Keyring) OpenSecret(place string, sealed []byte) ([]byte, error) {
+	ns := k.secrets.NonceSize()
+	if len(sealed) < ns {
+		return nil, errors.New("keys: sealed secret too short")
+	}
+	secret, err := k.secrets.Open(nil, sealed[:ns], sealed[ns:], []byte(place))
+	if err != nil {
+		return nil, fmt.Errorf("keys: open secret: %w", err)
+	}
+	return secret, nil
 }
 
 func personAAD(id int64) []byte { return strconv.AppendInt([]byte("person:"), id, 10) }

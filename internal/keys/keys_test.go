@@ -102,3 +102,38 @@ func TestMasterKeyFileIsCreatedPrivateAndReread(t *testing.T) {
 		t.Error("a malformed key file was accepted")
 	}
 }
+
+// TestR14_SealedSecretsAreBoundToTheirPlaceAndKey: a staff secret (TOTP) sealed under the master
+// key comes back only for the same place, under the same master key, unaltered.
+func TestR14_SealedSecretsAreBoundToTheirPlaceAndKey(t *testing.T) {
+	kr := testKeyring(t)
+	other, err := NewKeyring(bytes.Repeat([]byte{8}, MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("twenty bytes secret!")
+	sealed := kr.SealSecret("users.totp_secret:1", secret)
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("the secret is stored in clear")
+	}
+	if got, err := kr.OpenSecret("users.totp_secret:1", sealed); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("round trip failed: %v", err)
+	}
+	flipped := append([]byte{}, sealed...)
+	flipped[len(flipped)-1] ^= 1
+	for _, c := range []struct {
+		name  string
+		kr    *Keyring
+		place string
+		data  []byte
+	}{
+		{"another user", kr, "users.totp_secret:2", sealed},
+		{"another master key", other, "users.totp_secret:1", sealed},
+		{"a flipped bit", kr, "users.totp_secret:1", flipped},
+		{"truncated", kr, "users.totp_secret:1", sealed[:5]},
+	} {
+		if _, err := c.kr.OpenSecret(c.place, c.data); err == nil {
+			t.Errorf("%s: opened", c.name)
+		}
+	}
+}

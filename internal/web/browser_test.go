@@ -64,10 +64,25 @@ func TestBrowser_MainFlows(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#email"), dept+"@vigie.test"),
 			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 			chromedp.Click(chromedp.CSS(`form[action="/connexion"] button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("nav.menu")),
+			chromedp.WaitVisible(chromedp.CSS("#secret")),
 		)
 		if err != nil {
 			t.Fatalf("%s: sign in: %v", dept, err)
+		}
+		// First sign-in: the second factor is enrolled from the secret the page shows (R14).
+		secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
+		if err != nil {
+			t.Fatalf("%s: read the secret: %v", dept, err)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#code"), apptest.NewAuthenticator(secret).Code(t, time.Now())),
+			chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
+			chromedp.Click(chromedp.CSS("#continuer")),
+			chromedp.WaitVisible(chromedp.CSS("nav.menu")),
+		)
+		if err != nil {
+			t.Fatalf("%s: enrol the second factor: %v", dept, err)
 		}
 	}
 	text := func(ctx context.Context, what string) string {

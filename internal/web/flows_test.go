@@ -16,6 +16,7 @@ import (
 
 	"vigie/internal/app"
 	"vigie/internal/app/apptest"
+	"vigie/internal/auth"
 	"vigie/internal/record"
 	"vigie/internal/server"
 )
@@ -61,14 +62,7 @@ func TestPagesNeedASession(t *testing.T) {
 		}
 
 		// The cookie is HttpOnly, Secure, SameSite=Strict, for the whole site, for a session.
-		form := url.Values{"email": {"support@vigie.test"}, "password": {testPassword}}
-		res, _ := w.request("POST", "/connexion", "", form, nil)
-		var c *http.Cookie
-		for _, k := range res.Cookies() {
-			if k.Name == "vigie_session" {
-				c = k
-			}
-		}
+		c := w.signIn("support")
 		if c == nil || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge != 12*3600 {
 			t.Fatalf("session cookie attributes wrong: %+v", c != nil && c.HttpOnly && c.Secure)
 		}
@@ -379,7 +373,7 @@ func TestAdminManagesUsers(t *testing.T) {
 		if res, _ := w.request("POST", "/utilisateurs", "admin", form, nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("create user: status %d, want 303", res.StatusCode)
 		}
-		if _, err := a.Auth.Authenticate(context.Background(), "nouvel.agent@vigie.test", "Un-mot-de-passe-solide-7"); err != nil {
+		if _, err := a.Auth.CheckPassword(context.Background(), auth.Attempt{Email: "nouvel.agent@vigie.test", Password: "Un-mot-de-passe-solide-7"}); err != nil {
 			t.Errorf("the new account cannot sign in: %v", err)
 		}
 		if res, body := w.request("POST", "/utilisateurs", "admin", form, nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "un compte existe déjà") {

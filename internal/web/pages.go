@@ -44,6 +44,7 @@ type homeView struct {
 	// Statistics: the department works on anonymised statistics only (performance).
 	Statistics bool
 	Users      bool
+	Audit      bool
 }
 
 // home lists what the department may do, read from the dictionary.
@@ -64,6 +65,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, st *session) {
 		v.Users = true
 	}
 	v.Statistics = slices.Contains(st.Actor.Purposes, "performance")
+	v.Audit = dept == auditDepartment
 	s.render(w, r, st, http.StatusOK, "home", "Accueil", v)
 }
 
@@ -261,6 +263,8 @@ type detailView struct {
 	Messages    []messageView
 	HasMessages bool
 	MessageForm *formView
+	// Accesses is "who accessed these data", on a person's page for the DPO only (audit.go).
+	Accesses *accessView
 }
 
 func (s *server) detail(res *resource) staffHandler {
@@ -328,6 +332,12 @@ func (s *server) renderDetail(w http.ResponseWriter, r *http.Request, st *sessio
 			}
 			v.Related = append(v.Related, rel)
 		}
+		accesses, err := s.whoAccessed(ctx, st, rec.ID)
+		if err != nil {
+			s.fail(w, r, st, err)
+			return
+		}
+		v.Accesses = accesses
 	case "documents":
 		if c := res.t.Column("content"); c != nil && c.CanRead(dept) {
 			v.Download = "/documents/" + strconv.FormatInt(rec.ID, 10) + "/contenu"
@@ -436,13 +446,19 @@ func standalone(w http.ResponseWriter, doc string) {
 // --- Staff users (administration) -------------------------------------------------------------
 
 type userRow struct {
+	ID                                     int64
 	Email, DisplayName, Department, Status string
+	// Security is the state of the credentials: locked, change required, second factor (R13–R15).
+	Security                         []string
+	Locked, MustChange, TOTPEnrolled bool
 }
 
 type usersView struct {
 	Users   []userRow
 	Form    *formView
 	Created bool
+	// Done confirms an action on an account; Manage shows the actions (admin).
+	Done, Manage bool
 }
 
 // users lists the staff for the departments the dictionary lets read the users table (admin).
@@ -460,19 +476,32 @@ func (s *server) renderUsers(w http.ResponseWriter, r *http.Request, st *session
 		s.fail(w, r, st, err)
 		return
 	}
-	v := usersView{Form: form, Created: created}
+	v := usersView{Form: form, Created: created, Done: r.URL.Query().Get("fait") == "1"}
+	now := s.app.Now()
 	for _, u := range list {
-		row := userRow{Email: u.Email, DisplayName: u.DisplayName, Department: u.Department, Status: "Actif"}
+		row := userRow{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Department: u.Department, Status: "Actif",
+			Locked: u.Locked(now), MustChange: u.MustChangePassword, TOTPEnrolled: u.TOTPEnrolled}
 		if dep, ok := s.dict.Department(u.Department); ok {
 			row.Department = dep.Name
 		}
 		if u.Disabled {
 			row.Status = "Désactivé"
 		}
+		if row.Locked {
+			row.Security = append(row.Security, "Verrouillé (échecs de connexion répétés) jusqu'au "+u.LockedUntil.In(s.paris).Format("02/01/2006 à 15:04"))
+		}
+		if row.MustChange {
+			row.Security = append(row.Security, "Changement de mot de passe exigé")
+		}
+		if !row.TOTPEnrolled {
+			row.Security = append(row.Security, "Second facteur à activer à la prochaine connexion")
+		}
 		v.Users = append(v.Users, row)
 	}
 	if !s.dict.Table("users").CanWrite(st.User.Department) {
 		v.Form = nil
+	} else {
+		v.Manage = true
 	}
 	s.render(w, r, st, status, "users", "Utilisateurs", v)
 }
@@ -490,8 +519,8 @@ func (s *server) userForm(values map[string]string, errs map[string]string) *for
 		}
 	}
 	password := &formField{ID: "f-password", Name: "password", Label: "Mot de passe", Widget: "input", Type: "password",
-		Required: true, MinLength: auth.MinPasswordLength, Autocomplete: "new-password", Error: errs["password"],
-		Help: "Au moins " + strconv.Itoa(auth.MinPasswordLength) + " caractères. Transmettez-le à la personne par un autre canal."}
+		Required: true, MinLength: 12, MaxLength: 128, Autocomplete: "new-password", Error: errs["password"],
+		Help: passwordHelp + " Transmettez-le à la personne par un autre canal ; elle activera son second facteur à sa première connexion."}
 	password.describe()
 	f.Fields = []*formField{email, name, dept, password}
 	f.Errors = s.summary(t, f.Fields, errs)

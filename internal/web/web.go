@@ -109,6 +109,12 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /static/vigie.css", s.stylesheet)
 	mux.HandleFunc("GET /connexion", s.loginPage)
 	mux.HandleFunc("POST /connexion", s.login)
+	mux.HandleFunc("GET /connexion/code", s.codePage)
+	mux.HandleFunc("POST /connexion/code", s.checkCode)
+	mux.HandleFunc("GET /connexion/activation", s.enrolPage)
+	mux.HandleFunc("POST /connexion/activation", s.confirmEnrolment)
+	mux.HandleFunc("GET /connexion/mot-de-passe", s.changePage)
+	mux.HandleFunc("POST /connexion/mot-de-passe", s.changePassword)
 	mux.HandleFunc("POST /deconnexion", s.logout)
 
 	// Everything below needs a session.
@@ -116,6 +122,15 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /dictionnaire", s.staff(s.dictionaryPage))
 	mux.Handle("GET /utilisateurs", s.staff(s.users))
 	mux.Handle("POST /utilisateurs", s.staff(s.createUser))
+	mux.Handle("POST /utilisateurs/{id}/deverrouiller", s.staff(s.userAction(unlockUser)))
+	mux.Handle("POST /utilisateurs/{id}/changement-mot-de-passe", s.staff(s.userAction(forceChange)))
+	mux.Handle("POST /utilisateurs/{id}/second-facteur", s.staff(s.userAction(resetSecondFactor)))
+	mux.Handle("GET /mot-de-passe", s.staff(s.ownPasswordPage))
+	mux.Handle("POST /mot-de-passe", s.staff(s.changeOwnPassword))
+
+	// The audit trail, for the DPO (audit.go).
+	mux.Handle("GET /audit", s.staff(s.auditPage))
+	mux.Handle("GET /audit.csv", s.staff(s.auditCSV))
 
 	mux.Handle("GET /personnes", s.staff(s.list(persons)))
 	mux.Handle("POST /personnes/recherche", s.staff(s.searchPersons))
@@ -258,6 +273,9 @@ func (s *server) nav(st *session, path string) []navItem {
 	if users := s.dict.Table("users"); users != nil && users.CanRead(st.User.Department) {
 		add(plural(users.Label), "/utilisateurs")
 	}
+	if st.User.Department == auditDepartment {
+		add("Journal d'audit", "/audit")
+	}
 	add("Dictionnaire de données", "/dictionnaire")
 	return items
 }
@@ -276,7 +294,7 @@ func plural(label string) string {
 
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users"} {
+	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)

@@ -48,12 +48,14 @@ type world struct {
 	users   map[string]auth.User
 	ids     map[string]int64
 	cookies map[string]string
+	// apps are the departments' authenticator applications, once enrolled (R14).
+	apps map[string]*apptest.Authenticator
 }
 
 func newWorld(t *testing.T, a *app.App) *world {
 	t.Helper()
 	ctx := context.Background()
-	w := &world{t: t, a: a, users: map[string]auth.User{}, ids: map[string]int64{}, cookies: map[string]string{}}
+	w := &world{t: t, a: a, users: map[string]auth.User{}, ids: map[string]int64{}, cookies: map[string]string{}, apps: map[string]*apptest.Authenticator{}}
 	for _, d := range a.Dict.Departments {
 		u, err := a.Auth.CreateUser(ctx, d.Code+"@vigie.test", "Agent "+d.Code, d.Code, testPassword)
 		if err != nil {
@@ -128,27 +130,83 @@ func (w *world) serve(req *http.Request) (*http.Response, string) {
 	return res, html.UnescapeString(string(b))
 }
 
-// login signs in through the form, once per department, and returns the session cookie.
+// login signs in through the forms, once per department, and returns the session cookie.
 func (w *world) login(dept string) string {
 	w.t.Helper()
 	if c, ok := w.cookies[dept]; ok {
 		return c
 	}
-	form := url.Values{"email": {dept + "@vigie.test"}, "password": {testPassword}}
-	req := httptest.NewRequest("POST", "/connexion", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, _ := w.serve(req)
+	c := w.signIn(dept)
+	w.cookies[dept] = c.Value
+	return c.Value
+}
+
+var (
+	secretText   = regexp.MustCompile(`<code id="secret">([A-Z2-7 ]+)</code>`)
+	sealedSecret = regexp.MustCompile(`name="secret" value="([A-Za-z0-9_-]+)"`)
+)
+
+// signIn goes through the sign-in steps as a person would: the password, then, the first time,
+// the enrolment of the second factor (the secret read from the page, a code from it) and the
+// recovery codes page; later, a code of the department's authenticator. It returns the session
+// cookie.
+func (w *world) signIn(dept string) *http.Cookie {
+	w.t.Helper()
+	jar := map[string]*http.Cookie{}
+	step := func(method, path string, form url.Values) (*http.Response, string) {
+		w.t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req := httptest.NewRequest(method, path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, c := range jar {
+			req.AddCookie(c)
+		}
+		res, page := w.serve(req)
+		for _, c := range res.Cookies() {
+			jar[c.Name] = c
+		}
+		return res, page
+	}
+	res, _ := step("POST", "/connexion", url.Values{"email": {dept + "@vigie.test"}, "password": {testPassword}})
 	if res.StatusCode != http.StatusSeeOther {
 		w.t.Fatalf("login %s: status %d, want 303", dept, res.StatusCode)
 	}
-	for _, c := range res.Cookies() {
-		if c.Name == "vigie_session" && c.Value != "" {
-			w.cookies[dept] = c.Value
-			return c.Value
+	next := res.Header.Get("Location")
+	switch {
+	case strings.HasPrefix(next, "/connexion/activation"):
+		res, page := step("GET", next, nil)
+		secret, sealed := secretText.FindStringSubmatch(page), sealedSecret.FindStringSubmatch(page)
+		if res.StatusCode != http.StatusOK || secret == nil || sealed == nil || !strings.Contains(page, `src="data:image/png;base64,`) {
+			w.t.Fatalf("login %s: enrolment page: status %d, secret shown %v, QR code shown %v", dept, res.StatusCode, secret != nil, strings.Contains(page, "data:image/png"))
 		}
+		app := apptest.NewAuthenticator(secret[1])
+		res, page = step("POST", "/connexion/activation", url.Values{"secret": {sealed[1]}, "code": {app.Code(w.t, time.Now())}, "suivant": {"/"}})
+		if res.StatusCode != http.StatusOK || strings.Count(page, "<li><code>") != auth.RecoveryCodes {
+			w.t.Fatalf("login %s: enrolment: status %d (%s), want the recovery codes page", dept, res.StatusCode, heading(page))
+		}
+		w.apps[dept] = app
+	case strings.HasPrefix(next, "/connexion/code"):
+		app := w.apps[dept]
+		if app == nil {
+			w.t.Fatalf("login %s: asked for a code, but never enrolled here", dept)
+		}
+		res, _ = step("POST", "/connexion/code", url.Values{"code": {app.Code(w.t, time.Now())}, "suivant": {"/"}})
+		if res.StatusCode != http.StatusSeeOther {
+			w.t.Fatalf("login %s: code: status %d, want 303", dept, res.StatusCode)
+		}
+	default:
+		w.t.Fatalf("login %s: sent to %s after the password", dept, next)
 	}
-	w.t.Fatalf("login %s: no session cookie", dept)
-	return ""
+	c := jar["vigie_session"]
+	if c == nil || c.Value == "" {
+		w.t.Fatalf("login %s: no session cookie", dept)
+	}
+	return c
 }
 
 func (w *world) path(p string) string {

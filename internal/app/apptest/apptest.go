@@ -20,6 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"vigie/internal/app"
+	"vigie/internal/auth"
 )
 
 // DefaultPostgresURL is the machine's PostgreSQL server that tests use unless told otherwise.
@@ -43,7 +44,8 @@ func New(t testing.TB, dialect string) *app.App {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key"), AuditKeyFile: filepath.Join(dir, "vigie-audit.key")}
+	cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key"), AuditKeyFile: filepath.Join(dir, "vigie-audit.key"),
+		PasswordHashing: auth.TestArgon2()}
 	switch dialect {
 	case "sqlite":
 		cfg.DatabaseURL = filepath.Join(dir, "vigie.db")
