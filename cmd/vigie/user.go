@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"vigie/internal/app"
+	"vigie/internal/audit"
 	"vigie/internal/auth"
 )
 
@@ -29,6 +30,8 @@ func userCmd(ctx context.Context, e env) error {
 	if *email == "" {
 		return errors.New("--email is required")
 	}
+	// What the operator does on the command line is recorded as the IT administration's.
+	ctx = audit.WithActor(ctx, 0, "admin")
 	a, err := open(ctx, e, cfg)
 	if err != nil {
 		return err

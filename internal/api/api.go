@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"vigie/internal/app"
+	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/record"
 	"vigie/internal/reqlog"
@@ -131,7 +132,8 @@ func (h *Handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		}
 		c := &caller{user: u, actor: h.app.Auth.Actor(u), token: token}
 		reqlog.SetDepartment(r.Context(), u.Department)
-		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+		ctx := audit.WithActor(context.WithValue(r.Context(), ctxKey{}, c), u.ID, u.Department)
+		next(w, r.WithContext(ctx))
 	}
 }
 

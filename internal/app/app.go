@@ -146,7 +146,8 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Keys = kr
 	a.Audit = audit.New(a.DB, a.Now, kr.Pseudonym, signer)
 	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now)
-	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing))
+	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
+		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil
 }
 

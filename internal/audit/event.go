@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"time"
@@ -91,3 +92,34 @@ func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
+
+type actorKey struct{}
+
+// WithActor says, for the rest of a request, who acts: the signed-in staff member and their
+// department. Services that record events about something other than a record (a staff account)
+// read it back with ActorFrom.
+func WithActor(ctx context.Context, userID int64, department string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor{userID, department})
+}
+
+type actor struct {
+	userID     int64
+	department string
+}
+
+// ActorFrom returns who acts in this request; Vigie itself (0, "system") when nobody signed in.
+func ActorFrom(ctx context.Context) (int64, string) {
+	if a, ok := ctx.Value(actorKey{}).(actor); ok {
+		return a.userID, a.department
+	}
+	return 0, "system"
+}
+
+// More actions on staff accounts.
+const (
+	ActionAccountUnlock = "account_unlock"
+	ActionForceChange   = "password_force_change"
+	ActionPasswordSet   = "password_change"
+	ActionTOTPReset     = "totp_reset"
+	ActionTOTPEnrol     = "totp_enrol"
+)

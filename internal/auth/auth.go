@@ -13,10 +13,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"vigie/internal/audit"
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
 	"vigie/internal/keys"
@@ -64,6 +66,9 @@ type Service struct {
 	now   func() time.Time
 	argon Argon2Params
 
+	recorder Recorder
+	log      *slog.Logger
+
 	hashSlots chan struct{}
 	dummyOnce sync.Once
 	dummy     string
@@ -97,7 +102,7 @@ func WithArgon2(p Argon2Params) Option {
 
 // NewService returns the staff service. The keyring seals the TOTP secrets.
 func NewService(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, now func() time.Time, opts ...Option) *Service {
-	s := &Service{db: d, dict: dict, keys: kr, now: now, argon: DefaultArgon2(),
+	s := &Service{db: d, dict: dict, keys: kr, now: now, argon: DefaultArgon2(), log: slog.New(slog.DiscardHandler),
 		hashSlots: make(chan struct{}, 4), addresses: newAddressLimiter(10000), cache: map[string]cachedToken{}}
 	for _, o := range opts {
 		o(s)
@@ -154,6 +159,9 @@ func (s *Service) CreateUser(ctx context.Context, email, displayName, department
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)`, u.ID, hash, now); err != nil {
 		return User{}, fmt.Errorf("auth: create user: password history: %w", err)
+	}
+	if err := s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionUserCreate, u.ID, "department="+u.Department)); err != nil {
+		return User{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return User{}, fmt.Errorf("auth: create user: %w", err)
@@ -280,9 +288,21 @@ func (s *Service) IssueToken(ctx context.Context, u User, kind string) (string, 
 	default:
 		return "", fmt.Errorf("auth: issue token: unknown kind %q", kind)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		u.ID, tokenHash(token), kind, now, expires); err != nil {
-		return "", fmt.Errorf("auth: issue token: %w", err)
+	err := s.inTx(ctx, "issue token", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			u.ID, tokenHash(token), kind, now, expires); err != nil {
+			return err
+		}
+		switch kind {
+		case KindSession:
+			return s.recordTx(ctx, tx, selfEvent(u, audit.ActionLogin, "session"))
+		case KindScript:
+			return s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionToken, u.ID, "script token"))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return token, nil
 }
@@ -356,10 +376,25 @@ func (s *Service) RevokeToken(ctx context.Context, token string) error {
 	s.mu.Lock()
 	delete(s.cache, h)
 	s.mu.Unlock()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE token_hash = $1`, h); err != nil {
-		return fmt.Errorf("auth: revoke token: %w", err)
-	}
-	return nil
+	return s.inTx(ctx, "revoke token", func(tx *sql.Tx) error {
+		var u User
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT t.kind, u.id, u.department FROM api_tokens t JOIN users u ON u.id = t.user_id
+			WHERE t.token_hash = $1`, h).Scan(&kind, &u.ID, &u.Department)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE token_hash = $1`, h); err != nil {
+			return err
+		}
+		if kind != KindSession {
+			return nil
+		}
+		return s.recordTx(ctx, tx, selfEvent(u, audit.ActionLogout, "session"))
+	})
 }
 
 // endSessions revokes the user's sessions and pending sign-ins (script tokens stay: an operator

@@ -23,9 +23,20 @@ type Attempt struct {
 // that tells nothing about any account). A right password returns the user; the sign-in is not
 // complete until the second factor is checked too, so the failure count is not cleared yet.
 func (s *Service) CheckPassword(ctx context.Context, at Attempt) (User, error) {
+	u, reason, err := s.checkPassword(ctx, at)
+	if errors.Is(err, ErrInvalidCredentials) {
+		s.recordFailure(ctx, u, reason)
+		return User{}, err
+	}
+	return u, err
+}
+
+// checkPassword returns, with a refusal, the account it was for (when it exists) and the reason,
+// for the audit trail only.
+func (s *Service) checkPassword(ctx context.Context, at Attempt) (User, string, error) {
 	now := s.now()
 	if !s.addresses.reserve(at.Address, now) {
-		return User{}, ErrInvalidCredentials
+		return User{}, "address throttled", ErrInvalidCredentials
 	}
 	var hash string
 	var g guard
@@ -33,11 +44,11 @@ func (s *Service) CheckPassword(ctx context.Context, at Attempt) (User, error) {
 		FROM users u WHERE u.email = $1`, strings.TrimSpace(at.Email)), &hash, &g.failures, &g.next)
 	if errors.Is(err, sql.ErrNoRows) {
 		s.verify(s.dummyHash(), at.Password)
-		return User{}, ErrInvalidCredentials
+		return User{}, "unknown account", ErrInvalidCredentials
 	}
 	if err != nil {
 		s.addresses.refund(at.Address)
-		return User{}, fmt.Errorf("auth: check password: %w", err)
+		return User{}, "", fmt.Errorf("auth: check password: %w", err)
 	}
 	if !u.LockedUntil.IsZero() {
 		g.locked = sql.NullTime{Time: u.LockedUntil, Valid: true}
@@ -45,27 +56,30 @@ func (s *Service) CheckPassword(ctx context.Context, at Attempt) (User, error) {
 	ok, err := s.reserve(ctx, u.ID, g, now)
 	if err != nil {
 		s.addresses.refund(at.Address)
-		return User{}, err
+		return User{}, "", err
 	}
 	if !ok {
 		s.verify(s.dummyHash(), at.Password)
-		return User{}, ErrInvalidCredentials
+		return u, "account locked or throttled", ErrInvalidCredentials
 	}
-	if !s.verify(hash, at.Password) || u.Disabled {
-		return User{}, ErrInvalidCredentials
+	if !s.verify(hash, at.Password) {
+		return u, "wrong password", ErrInvalidCredentials
+	}
+	if u.Disabled {
+		return u, "account disabled", ErrInvalidCredentials
 	}
 	if err := s.refund(ctx, u.ID, g); err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	s.addresses.refund(at.Address)
 	if s.outdated(hash) {
 		// Redo the hash at today's cost while the password is at hand.
 		if _, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`,
 			s.hash(at.Password), u.ID, hash); err != nil {
-			return User{}, fmt.Errorf("auth: rehash password: %w", err)
+			return User{}, "", fmt.Errorf("auth: rehash password: %w", err)
 		}
 	}
-	return u, nil
+	return u, "", nil
 }
 
 // Login is the whole sign-in in one request, for the API: password, then the second factor. The

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"vigie/internal/audit"
 
 	"vigie/internal/dictionary"
 	"vigie/internal/password"
@@ -126,6 +127,9 @@ func (s *Service) storePassword(ctx context.Context, u User, pw string) error {
 	if err := s.endSessions(ctx, tx, u.ID); err != nil {
 		return err
 	}
+	if err := s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionPasswordSet, u.ID, "")); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
@@ -163,6 +167,9 @@ func (s *Service) ForceChange(ctx context.Context, userID int64) error {
 		return fmt.Errorf("auth: force change: %w", err)
 	}
 	if err := s.endSessions(ctx, tx, userID); err != nil {
+		return err
+	}
+	if err := s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionForceChange, userID, "")); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

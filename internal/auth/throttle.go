@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"vigie/internal/audit"
 )
 
 // Throttling and lockout (R15, CNIL deliberation 2022-100): from the 3rd consecutive failure an
@@ -98,7 +99,12 @@ func (s *Service) succeeded(ctx context.Context, id int64) error {
 
 // Unlock clears an account's failures and lock (an administrator's action).
 func (s *Service) Unlock(ctx context.Context, userID int64) error {
-	return s.succeeded(ctx, userID)
+	return s.inTx(ctx, "unlock", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, next_attempt_at = NULL, locked_until = NULL WHERE id = $1`, userID); err != nil {
+			return err
+		}
+		return s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionAccountUnlock, userID, ""))
+	})
 }
 
 // addressLimiter throttles failures per source address, whatever the account, known or not. It

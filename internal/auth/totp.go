@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"vigie/internal/audit"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
@@ -156,6 +157,9 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, u User, binding, sealed,
 	if err := storeRecoveryCodes(ctx, tx, u.ID, hashes, now); err != nil {
 		return nil, err
 	}
+	if err := s.recordTx(ctx, tx, selfEvent(u, audit.ActionTOTPEnrol, "")); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("auth: enrol: %w", err)
 	}
@@ -167,6 +171,14 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, u User, binding, sealed,
 // whose throttling is against guessing passwords — and a right one completes the sign-in and
 // clears the failures. A code is accepted once.
 func (s *Service) VerifySecondFactor(ctx context.Context, u User, code string) error {
+	err := s.verifySecondFactor(ctx, u, code)
+	if errors.Is(err, ErrInvalidCode) {
+		s.recordFailure(ctx, u, "wrong second factor")
+	}
+	return err
+}
+
+func (s *Service) verifySecondFactor(ctx context.Context, u User, code string) error {
 	now := s.now()
 	var sealed []byte
 	var last sql.NullInt64
@@ -344,6 +356,9 @@ func (s *Service) ResetSecondFactor(ctx context.Context, userID int64) error {
 		return fmt.Errorf("auth: reset second factor: %w", err)
 	}
 	if err := s.endSessions(ctx, tx, userID); err != nil {
+		return err
+	}
+	if err := s.recordTx(ctx, tx, accountEvent(ctx, audit.ActionTOTPReset, userID, "")); err != nil {
 		return err
 	}
 	return tx.Commit()

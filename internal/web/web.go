@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // Europe/Paris even on a system without zoneinfo
 
 	"vigie/internal/app"
+	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/dictionary"
 	"vigie/internal/record"
@@ -229,7 +230,7 @@ func (s *server) staff(h staffHandler) http.Handler {
 			return
 		}
 		reqlog.SetDepartment(r.Context(), st.User.Department)
-		h(w, r, st)
+		h(w, r.WithContext(audit.WithActor(r.Context(), st.User.ID, st.User.Department)), st)
 	})
 }
 
