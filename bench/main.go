@@ -150,6 +150,10 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		return nil, err
 	}
 	defer a.Close()
+	// A reused database may predate the latest migrations.
+	if _, err := a.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.Start(ctx); err != nil {
 		return nil, err
 	}
