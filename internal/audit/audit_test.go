@@ -129,6 +129,10 @@ func TestR16_VerifyDetectsTampering(t *testing.T) {
 	}{
 		{"modified", []string{`UPDATE audit_events SET department = 'dpo' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash"},
 		{"deleted", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 7`}, false, 7, "missing"},
+		// Verification checks ranges of the chain in parallel: the edges of a range are covered too.
+		{"deleted at the end of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 10`}, false, 10, "missing"},
+		{"deleted at the start of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 11`}, false, 11, "missing"},
+		{"modified at the start of a range", []string{`UPDATE audit_events SET fields = 'email' WHERE chain = 'record' AND seq = 11`}, false, 11, "does not match its hash"},
 		{"inserted", []string{
 			`UPDATE audit_events SET seq = seq + 1000 WHERE chain = 'record' AND seq >= 7`,
 			`UPDATE audit_events SET seq = seq - 999 WHERE chain = 'record' AND seq >= 1007`,

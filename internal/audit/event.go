@@ -61,24 +61,39 @@ var zeroHash = make([]byte, sha256.Size)
 // length-prefixed, so no two different events encode to the same bytes, and it includes the
 // chain and the sequence number, so an event moved or renumbered no longer matches its hash.
 func chainHash(prev []byte, e *Event, buf []byte) ([]byte, []byte) {
-	buf = buf[:0]
-	buf = appendString(buf, e.Chain)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(e.Seq))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(e.At.UnixMicro()))
-	buf = binary.BigEndian.AppendUint64(buf, uint64(e.UserID))
-	buf = appendString(buf, e.Department)
-	buf = appendString(buf, e.Action)
-	buf = appendString(buf, e.Table)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(e.RowID))
-	buf = binary.AppendUvarint(buf, uint64(len(e.Subject)))
-	buf = append(buf, e.Subject...)
-	buf = appendString(buf, e.Fields)
-	buf = appendString(buf, e.Purpose)
-	buf = appendString(buf, e.Detail)
+	buf = encode(buf[:0], e.Chain, e.Seq, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID,
+		e.Subject, e.Fields, e.Purpose, e.Detail)
+	return sum(prev, buf), buf
+}
+
+// encode appends the canonical encoding of an event's fields. It takes the text fields as strings
+// (an Event) or as the raw bytes a database row was scanned into (verification, without copies).
+func encode[T ~string | ~[]byte](b []byte, chain string, seq, atUS, userID int64, department, action, table T, rowID int64,
+	subject []byte, fields, purpose, detail T) []byte {
+	b = appendField(b, chain)
+	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(atUS))
+	b = binary.BigEndian.AppendUint64(b, uint64(userID))
+	b = appendField(b, department)
+	b = appendField(b, action)
+	b = appendField(b, table)
+	b = binary.BigEndian.AppendUint64(b, uint64(rowID))
+	b = appendField(b, subject)
+	b = appendField(b, fields)
+	b = appendField(b, purpose)
+	return appendField(b, detail)
+}
+
+func appendField[T ~string | ~[]byte](b []byte, v T) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func sum(prev, encoded []byte) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	h.Write(buf)
-	return h.Sum(nil), buf
+	h.Write(encoded)
+	return h.Sum(nil)
 }
 
 // ChainHash is the hash an event must carry after an event of hash prev: what Verify recomputes,
@@ -88,10 +103,6 @@ func ChainHash(prev []byte, e *Event) []byte {
 	return h
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
 
 type actorKey struct{}
 

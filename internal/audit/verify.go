@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"vigie/internal/db"
@@ -111,64 +114,46 @@ func verifyChain(ctx context.Context, d *db.DB, pub ed25519.PublicKey, chain str
 		return cr, fmt.Errorf("audit: read head of %s: %w", chain, err)
 	}
 
-	events, err := d.QueryContext(ctx, `SELECT seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash
-		FROM audit_events WHERE chain = $1 ORDER BY seq`, chain)
-	if err != nil {
+	var first, lastStored sql.NullInt64
+	if err := d.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM audit_events WHERE chain = $1`, chain).Scan(&first, &lastStored); err != nil {
 		return cr, fmt.Errorf("audit: read events: %w", err)
 	}
-	defer events.Close()
-	var (
-		e       = Event{Chain: chain}
-		atUS    int64
-		prev    []byte
-		next    int64 // the seq the next event must have
-		buf     []byte
-		started bool
-	)
-	for events.Next() {
-		if err := events.Scan(&e.Seq, &atUS, &e.UserID, &e.Department, &e.Action, &e.Table, &e.RowID, &e.Subject, &e.Fields, &e.Purpose, &e.Detail, &e.Hash); err != nil {
-			return cr, fmt.Errorf("audit: read events: %w", err)
-		}
-		e.At = time.UnixMicro(atUS)
-		cr.Events++
-		if !started {
-			started = true
-			cr.First = e.Seq
-			switch anchor, ok := signed[e.Seq-1]; {
-			case e.Seq == 1:
-				prev = zeroHash
-			case ok:
-				prev = anchor
-			default:
-				problem(e.Seq, "events 1 to %d are missing and no signed checkpoint anchors what remains (deleted)", e.Seq-1)
-				prev = nil
-			}
-			next = e.Seq
-		}
-		switch {
-		case e.Seq != next:
-			problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, e.Seq)
-			prev = e.Hash // resynchronise on what is stored, to find further problems
-		case prev == nil:
-			prev = e.Hash
+	started := first.Valid
+	var prev []byte // the hash of the chain's last event
+	next := int64(1)
+	if started {
+		cr.First = first.Int64
+		var anchor []byte
+		switch a, ok := signed[first.Int64-1]; {
+		case first.Int64 == 1:
+			anchor = zeroHash
+		case ok:
+			anchor = a
 		default:
-			var h []byte
-			h, buf = chainHash(prev, &e, buf)
-			if !bytes.Equal(h, e.Hash) {
-				problem(e.Seq, "does not match its hash (modified, inserted or reordered)")
+			problem(first.Int64, "events 1 to %d are missing and no signed checkpoint anchors what remains (deleted)", first.Int64-1)
+		}
+		// Every event is checked against the stored hash of the one before it, so ranges of the
+		// chain can be checked at the same time, each on its own connection.
+		ranges := splitRange(first.Int64, lastStored.Int64, runtime.NumCPU())
+		results := make([]rangeResult, len(ranges))
+		var wg sync.WaitGroup
+		for i, rg := range ranges {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = verifyRange(ctx, d, chain, rg, i == 0, anchor, signed, fileHashes)
+			}()
+		}
+		wg.Wait()
+		for _, res := range results {
+			if res.err != nil {
+				return cr, res.err
 			}
-			prev = e.Hash
+			r.Problems = append(r.Problems, res.problems...)
+			cr.Events += res.events
 		}
-		if want, ok := signed[e.Seq]; ok && !bytes.Equal(want, e.Hash) {
-			problem(e.Seq, "differs from the signed checkpoint (chain rewritten)")
-		}
-		if want, ok := fileHashes[e.Seq]; ok && !bytes.Equal(want, e.Hash) {
-			problem(e.Seq, "differs from the exported checkpoint file (chain rewritten)")
-		}
-		next = e.Seq + 1
-	}
-	if err := events.Err(); err != nil {
-		return cr, fmt.Errorf("audit: read events: %w", err)
+		prev = results[len(results)-1].lastHash
+		next = lastStored.Int64 + 1
 	}
 	last := next - 1
 	cr.Last = last
@@ -193,4 +178,93 @@ func verifyChain(ctx context.Context, d *db.DB, pub ed25519.PublicKey, chain str
 		}
 	}
 	return cr, nil
+}
+
+type seqRange struct{ from, to int64 }
+
+// splitRange cuts [from, to] into at most n contiguous ranges.
+func splitRange(from, to int64, n int) []seqRange {
+	size := (to - from + int64(n)) / int64(n)
+	var out []seqRange
+	for lo := from; lo <= to; lo += max(size, 1) {
+		out = append(out, seqRange{lo, min(to, lo+max(size, 1)-1)})
+	}
+	return out
+}
+
+type rangeResult struct {
+	events   int64
+	lastHash []byte
+	problems []Problem
+	err      error
+}
+
+// verifyRange checks the events of one range: each must be where the sequence says, and must
+// hash, after the stored hash of the event before it, to its own stored hash. The first range
+// starts from the chain's anchor (nil when there is none); the others from the stored hash of
+// the event before them.
+func verifyRange(ctx context.Context, d *db.DB, chain string, rg seqRange, isFirst bool, anchor []byte,
+	signed, fileHashes map[int64][]byte) rangeResult {
+	var res rangeResult
+	problem := func(seq int64, format string, args ...any) {
+		res.problems = append(res.problems, Problem{Chain: chain, Seq: seq, What: fmt.Sprintf(format, args...)})
+	}
+	prev := anchor
+	if !isFirst {
+		err := d.QueryRowContext(ctx, `SELECT hash FROM audit_events WHERE chain = $1 AND seq = $2`, chain, rg.from-1).Scan(&prev)
+		if err != nil && err != sql.ErrNoRows {
+			res.err = fmt.Errorf("audit: read events: %w", err)
+			return res
+		}
+	}
+	rows, err := d.QueryContext(ctx, `SELECT seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash
+		FROM audit_events WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, chain, rg.from, rg.to)
+	if err != nil {
+		res.err = fmt.Errorf("audit: read events: %w", err)
+		return res
+	}
+	defer rows.Close()
+	var (
+		seq, atUS, userID, rowID                             int64
+		dep, action, table, subject, fields, purpose, detail sql.RawBytes
+		hash                                                 sql.RawBytes
+		buf                                                  []byte
+		prevBuf                                              = make([]byte, 0, 32)
+	)
+	prevBuf = append(prevBuf, prev...)
+	havePrev := prev != nil
+	next := rg.from
+	for rows.Next() {
+		if err := rows.Scan(&seq, &atUS, &userID, &dep, &action, &table, &rowID, &subject, &fields, &purpose, &detail, &hash); err != nil {
+			res.err = fmt.Errorf("audit: read events: %w", err)
+			return res
+		}
+		res.events++
+		switch {
+		case seq != next:
+			problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, seq)
+		case havePrev:
+			buf = encode(buf[:0], chain, seq, atUS, userID, dep, action, table, rowID, subject, fields, purpose, detail)
+			if !bytes.Equal(sum(prevBuf, buf), hash) {
+				problem(seq, "does not match its hash (modified, inserted or reordered)")
+			}
+		}
+		if want, ok := signed[seq]; ok && !bytes.Equal(want, hash) {
+			problem(seq, "differs from the signed checkpoint (chain rewritten)")
+		}
+		if want, ok := fileHashes[seq]; ok && !bytes.Equal(want, hash) {
+			problem(seq, "differs from the exported checkpoint file (chain rewritten)")
+		}
+		prevBuf, havePrev = append(prevBuf[:0], hash...), true
+		next = seq + 1
+	}
+	if err := rows.Err(); err != nil {
+		res.err = fmt.Errorf("audit: read events: %w", err)
+		return res
+	}
+	if next <= rg.to {
+		problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, rg.to+1)
+	}
+	res.lastHash = append([]byte(nil), prevBuf...)
+	return res
 }

@@ -50,8 +50,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
-	sqldb.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
-	sqldb.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+	// Readers never wait for the writer in WAL mode, so many connections serve concurrent
+	// requests; writers queue on the database lock (busy timeout) whatever their number.
+	sqldb.SetMaxOpenConns(max(16, 8*runtime.NumCPU()))
+	sqldb.SetMaxIdleConns(max(16, 8*runtime.NumCPU()))
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
