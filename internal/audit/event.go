@@ -103,7 +103,6 @@ func ChainHash(prev []byte, e *Event) []byte {
 	return h
 }
 
-
 type actorKey struct{}
 
 // WithActor says, for the rest of a request, who acts: the signed-in staff member and their
