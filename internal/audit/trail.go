@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"vigie/internal/db"
+	"vigie/internal/keys"
 )
 
 // Trail appends events. Writes append inside the transaction of the action they record, so there
@@ -221,26 +217,11 @@ func placeholder(d db.Dialect, n int) string {
 // It must live apart from the database: whoever can rewrite the database must not be able to
 // re-sign a rewritten chain.
 func LoadOrCreateSigningKey(path string) (ed25519.PrivateKey, bool, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		seed := make([]byte, ed25519.SeedSize)
-		rand.Read(seed)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, false, fmt.Errorf("audit: create signing key directory: %w", err)
-		}
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(seed)+"\n"), 0o600); err != nil {
-			return nil, false, fmt.Errorf("audit: write signing key: %w", err)
-		}
-		return ed25519.NewKeyFromSeed(seed), true, nil
-	}
+	seed, created, err := keys.LoadOrCreateKeyFile(path, ed25519.SeedSize, "audit signing key")
 	if err != nil {
-		return nil, false, fmt.Errorf("audit: read signing key: %w", err)
+		return nil, false, err
 	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, false, fmt.Errorf("audit: signing key file %s must hold a %d-byte Ed25519 seed in hexadecimal", path, ed25519.SeedSize)
-	}
-	return ed25519.NewKeyFromSeed(seed), false, nil
+	return ed25519.NewKeyFromSeed(seed), created, nil
 }
 
 // checkpointMessage is what a checkpoint signs.

@@ -40,35 +40,42 @@ var ErrWrongMasterKey = errors.New("keys: the master key does not match this dat
 // LoadOrCreateMasterKey reads the master key file, or creates it with mode 0600 when it does not
 // exist. created tells the caller to say where the new key is.
 func LoadOrCreateMasterKey(path string) (key []byte, created bool, err error) {
+	return LoadOrCreateKeyFile(path, MasterKeySize, "master key")
+}
+
+// LoadOrCreateKeyFile reads a secret of size bytes kept in hexadecimal in a file of its own, or
+// draws one and creates the file with mode 0600. A file others can read is refused: such a key
+// must be as protected as what it opens.
+func LoadOrCreateKeyFile(path string, size int, what string) (key []byte, created bool, err error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, MasterKeySize)
+		key = make([]byte, size)
 		rand.Read(key)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, false, fmt.Errorf("keys: create master key directory: %w", err)
+			return nil, false, fmt.Errorf("keys: create %s directory: %w", what, err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
-			return nil, false, fmt.Errorf("keys: create master key: %w", err)
+			return nil, false, fmt.Errorf("keys: create %s: %w", what, err)
 		}
 		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return nil, false, fmt.Errorf("keys: write master key: %w", werr)
+			return nil, false, fmt.Errorf("keys: write %s: %w", what, werr)
 		}
 		return key, true, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("keys: read master key: %w", err)
+		return nil, false, fmt.Errorf("keys: read %s: %w", what, err)
 	}
 	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("keys: master key file %s is readable by others (mode %v); chmod 600 it", path, info.Mode().Perm())
+		return nil, false, fmt.Errorf("keys: %s file %s is readable by others (mode %v); chmod 600 it", what, path, info.Mode().Perm())
 	}
 	key, err = hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != MasterKeySize {
-		return nil, false, fmt.Errorf("keys: master key file %s must hold %d bytes in hexadecimal", path, MasterKeySize)
+	if err != nil || len(key) != size {
+		return nil, false, fmt.Errorf("keys: %s file %s must hold %d bytes in hexadecimal", what, path, size)
 	}
 	return key, false, nil
 }
