@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,7 +23,14 @@ func serve(ctx context.Context, e env) error {
 	addr := fs.String("addr", DefaultAddr, "address to listen on")
 	withDemo := fs.Bool("demo", false, "on an empty database: migrate, fill with demo data and create one user per department")
 	persons := fs.Int("persons", 2000, "with --demo: how many demo persons")
+	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, Vigie serves HTTPS")
+	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start, for trials on this machine")
 	if err := parse(fs, e.args, 0); err != nil {
+		return err
+	}
+	tlsConf, err := tlsSettings(*certFile, *keyFile, *selfSigned, *addr, e)
+	if err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
@@ -52,6 +60,10 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	scheme := "http"
+	if tlsConf != nil {
+		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+	}
 	srv := &http.Server{
 		Handler:           server.New(a, staff),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -59,7 +71,7 @@ func serve(ctx context.Context, e env) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	fmt.Fprintf(e.stdout, "Vigie écoute sur http://%s (base : %s)\n", ln.Addr(), describeDB(cfg.DatabaseURL))
+	fmt.Fprintf(e.stdout, "Vigie écoute sur %s://%s (base : %s)\n", scheme, ln.Addr(), describeDB(cfg.DatabaseURL))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go maintainAudit(ctx, a)
@@ -114,4 +126,30 @@ func maintainAudit(ctx context.Context, a *app.App) {
 		case <-tick.C:
 		}
 	}
+}
+
+// tlsSettings checks the TLS flags: a certificate and its key together, or a self-signed
+// certificate for trials, or neither (plain HTTP, for loopback or behind a TLS proxy).
+func tlsSettings(certFile, keyFile string, selfSigned bool, addr string, e env) (*tls.Config, error) {
+	switch {
+	case selfSigned && (certFile != "" || keyFile != ""):
+		return nil, errors.New("--tls-self-signed excludes --tls-cert and --tls-key")
+	case (certFile == "") != (keyFile == ""):
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	case certFile != "":
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		return server.TLSConfig(cert), nil
+	case selfSigned:
+		host, _, _ := net.SplitHostPort(addr)
+		cert, fingerprint, err := server.SelfSigned(host, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stdout, "certificat auto-signé (essai local), empreinte SHA-256 : %s\n", fingerprint)
+		return server.TLSConfig(cert), nil
+	}
+	return nil, nil
 }
