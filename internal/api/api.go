@@ -61,6 +61,7 @@ func New(a *app.App) *Handler {
 		{Method: "POST", Pattern: "/api/v1/session", Summary: "Log in: exchange an email, a password and a TOTP code (or a recovery code) for a bearer token", OperationID: "createSession", Kind: "login", Public: true, handler: h.login},
 		{Method: "POST", Pattern: "/api/v1/session/password", Summary: "Change the password (expired, forced or voluntary) and log in", OperationID: "changePassword", Kind: "password-change", Public: true, handler: h.changePassword},
 		{Method: "DELETE", Pattern: "/api/v1/session", Summary: "Log out: revoke the bearer token", OperationID: "deleteSession", Kind: "logout", handler: h.logout},
+		{Method: "DELETE", Pattern: "/api/v1/sessions", Summary: "Log out everywhere: end every session of the caller, on every device", OperationID: "deleteSessions", Kind: "logout", handler: h.logoutEverywhere},
 		{Method: "GET", Pattern: "/api/v1/me", Summary: "The current user and what their department may read and write", OperationID: "me", Kind: "me", handler: h.me},
 		{Method: "GET", Pattern: "/api/v1/users", Summary: "List staff users (admin)", OperationID: "listUsers", Kind: "users", handler: h.listUsers},
 		{Method: "POST", Pattern: "/api/v1/users", Summary: "Create a staff user (admin)", OperationID: "createUser", Kind: "user-create", handler: h.createUser},

@@ -345,6 +345,14 @@ func (h *Handler) createMessage(res *Resource) http.HandlerFunc {
 	}
 }
 
+func (h *Handler) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := h.app.Auth.LogoutEverywhere(r.Context(), callerOf(r).user); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.app.Auth.RevokeToken(r.Context(), callerOf(r).token); err != nil {
 		h.fail(w, r, err)

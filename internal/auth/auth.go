@@ -269,6 +269,7 @@ const (
 	KindPendingMFA    = "pending_mfa"
 	KindPendingChange = "pending_change"
 	SessionTTL        = 12 * time.Hour
+	SessionIdle       = 30 * time.Minute
 	PendingTTL        = 10 * time.Minute
 )
 
@@ -289,7 +290,7 @@ func (s *Service) IssueToken(ctx context.Context, u User, kind string) (string, 
 		return "", fmt.Errorf("auth: issue token: unknown kind %q", kind)
 	}
 	err := s.inTx(ctx, "issue token", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $4)`,
 			u.ID, tokenHash(token), kind, now, expires); err != nil {
 			return err
 		}
@@ -355,19 +356,43 @@ func (s *Service) PendingUser(ctx context.Context, token, kind string) (User, er
 }
 
 func (s *Service) tokenUser(ctx context.Context, hash, kind1, kind2 string) (User, error) {
-	var expires sql.NullTime
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+`, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.kind IN ($2, $3)`, hash, kind1, kind2), &expires)
+	var expires, lastUsed sql.NullTime
+	var kind string
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+`, t.expires_at, t.kind, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.kind IN ($2, $3)`, hash, kind1, kind2), &expires, &kind, &lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrInvalidToken
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: check token: %w", err)
 	}
-	if u.Disabled || expires.Valid && !s.now().Before(expires.Time) {
+	now := s.now()
+	if u.Disabled || expires.Valid && !now.Before(expires.Time) {
 		return User{}, ErrInvalidToken
 	}
+	if kind == KindSession && lastUsed.Valid {
+		idle := now.Sub(lastUsed.Time)
+		if idle >= SessionIdle {
+			return User{}, ErrInvalidToken
+		}
+		// Noted to the minute: a write per request would cost more than the precision is worth.
+		if idle >= time.Minute {
+			if _, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2`, now.UTC(), hash); err != nil {
+				return User{}, fmt.Errorf("auth: note token use: %w", err)
+			}
+		}
+	}
 	return u, nil
+}
+
+// LogoutEverywhere ends every session and pending sign-in of the user, on every device.
+func (s *Service) LogoutEverywhere(ctx context.Context, u User) error {
+	return s.inTx(ctx, "log out everywhere", func(tx *sql.Tx) error {
+		if err := s.endSessions(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.recordTx(ctx, tx, selfEvent(u, audit.ActionLogout, "everywhere"))
+	})
 }
 
 // RevokeToken ends a session (logout) or a pending sign-in.

@@ -417,6 +417,15 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 }
 
+// logoutEverywhere ends the user's sessions on every device (a lost laptop, a shared computer).
+func (s *server) logoutEverywhere(w http.ResponseWriter, r *http.Request, st *session) {
+	if err := s.app.Auth.LogoutEverywhere(r.Context(), st.User); err != nil {
+		s.fail(w, r, st, err)
+		return
+	}
+	s.logout(w, r)
+}
+
 // safeNext keeps a post-login destination only when it is a path of this site, so the sign-in
 // page cannot be used to send someone elsewhere.
 func safeNext(next string) string {

@@ -117,6 +117,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /connexion/mot-de-passe", s.changePage)
 	mux.HandleFunc("POST /connexion/mot-de-passe", s.changePassword)
 	mux.HandleFunc("POST /deconnexion", s.logout)
+	mux.Handle("POST /deconnexion/partout", s.staff(s.logoutEverywhere))
 
 	// Everything below needs a session.
 	mux.Handle("GET /{$}", s.staff(s.home))
