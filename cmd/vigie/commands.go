@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"vigie/internal/app"
+	"vigie/internal/dictionary"
+	"vigie/internal/redact"
 )
 
 // env is what every command is handed: its arguments and the process's streams.
@@ -53,7 +55,7 @@ func commands() map[string]command {
 var errUsage = errors.New("usage")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(redact.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), personalFields()))
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout, cmds)
@@ -172,4 +174,21 @@ func readPassword(r io.Reader) (string, error) {
 		return "", fmt.Errorf("read password from standard input: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// personalFields names the dictionary's personal fields, for the log redaction.
+func personalFields() []string {
+	d, err := dictionary.Load()
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, t := range d.Tables {
+		for _, c := range t.Columns {
+			if c.Personal {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	return names
 }
