@@ -458,6 +458,19 @@ func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*R
 
 // Update changes the given fields of one record; the others keep their values and provenance.
 func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in Input) (*Record, error) {
+	// A row the department may not touch is refused as such, before its input is looked at.
+	if t := s.Table(table); t != nil && t.CanWrite(a.Department) && len(t.RowRules) > 0 {
+		current, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(current) == 0 {
+			return nil, ErrNotFound
+		}
+		if err := checkRowRules(a, t, current[0].Values); err != nil {
+			return nil, err
+		}
+	}
 	t, vals, prov, err := s.prepareWrite(a, table, in, false)
 	if err != nil {
 		return nil, err

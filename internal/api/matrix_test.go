@@ -1,0 +1,150 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"vigie/internal/api"
+	"vigie/internal/app"
+	"vigie/internal/app/apptest"
+	"vigie/internal/auth"
+	"vigie/internal/dictionary"
+)
+
+// TestR08_AuthorizationMatrix calls every route of the API's route table as every department, on
+// the department's own rows and on rows of another purpose, and expects exactly what the
+// dictionary allows (DESIGN §1). It is generated from the route table: a new route without an
+// expectation fails the test, so no route can escape it.
+func TestR08_AuthorizationMatrix(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		w := newWorld(t, a)
+		routes := api.New(a).Routes()
+		for _, rt := range routes {
+			for _, d := range a.Dict.Departments {
+				for _, c := range matrixCases(t, w, rt, d) {
+					if c.freshToken {
+						w.tokens[d.Code] = freshToken(t, a, d.Code)
+					}
+					status, _ := w.do(d.Code, rt.Method, c.path, c.body)
+					if status != c.want {
+						t.Errorf("%s %s as %s (%s): %d, want %d", rt.Method, c.path, d.Code, c.what, status, c.want)
+					}
+				}
+			}
+		}
+	})
+}
+
+type matrixCase struct {
+	what, path, body string
+	want             int
+	freshToken       bool
+}
+
+// matrixCases derives, from the dictionary, what a department may do with a route.
+func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) []matrixCase {
+	dict := w.a.Dict
+	allowed := func(ok bool, yes int) int {
+		if ok {
+			return yes
+		}
+		return 403
+	}
+	id := func(seed string) string { return strings.ReplaceAll(rt.Pattern, "{id}", "{"+seed+"}") }
+	switch rt.Kind {
+	case "health", "openapi", "me":
+		return []matrixCase{{what: "anyone signed in", path: rt.Pattern, want: 200}}
+	case "login", "password-change":
+		return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: 400}}
+	case "logout":
+		return []matrixCase{{what: "own session", path: rt.Pattern, want: 204, freshToken: true}}
+	case "users":
+		return []matrixCase{{what: "staff list", path: rt.Pattern, want: allowed(dict.Table("users").CanRead(d.Code), 200)}}
+	case "user-create":
+		return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: allowed(dict.Table("users").CanWrite(d.Code), 400)}}
+	}
+	table := dict.Table(rt.Resource.Table)
+	switch rt.Kind {
+	case "list":
+		return []matrixCase{{what: "list", path: rt.Pattern, want: allowed(table.CanRead(d.Code), 200)}}
+	case "create":
+		return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: allowed(table.CanWrite(d.Code), 400)}}
+	case "get", "update", "content":
+		var cases []matrixCase
+		for _, row := range rowsOf(table.Name) {
+			ok := table.CanRead(d.Code) && rowVisible(table, row, d)
+			want, body := allowed(ok, 200), ""
+			if rt.Kind == "update" {
+				// "id" is never writable: a department that may write gets a 400 naming it, one that
+				// may not gets 403 before its fields are looked at.
+				want, body = allowed(table.CanWrite(d.Code) && rowVisible(table, row, d), 400), `{"id":1}`
+			}
+			cases = append(cases, matrixCase{what: row.seed, path: id(row.seed), body: body, want: want})
+		}
+		return cases
+	case "messages":
+		return []matrixCase{{what: "a ticket's messages", path: id("ticket"), want: allowed(dict.Table("tickets").CanRead(d.Code), 200)}}
+	case "message-create":
+		return []matrixCase{{what: "an empty body", path: id("ticket"), body: `{}`, want: allowed(table.CanWrite(d.Code), 400)}}
+	}
+	t.Fatalf("no expectation for route %s %s (kind %q): add one to the authorization matrix", rt.Method, rt.Pattern, rt.Kind)
+	return nil
+}
+
+type seededRow struct {
+	seed     string
+	purpose  string
+	archived bool
+}
+
+// rowsOf lists the seeded rows of newWorld per table, with what the row rules look at.
+func rowsOf(table string) []seededRow {
+	switch table {
+	case "persons":
+		return []seededRow{{seed: "person"}}
+	case "quotes":
+		return []seededRow{{seed: "quote"}}
+	case "contracts":
+		return []seededRow{{seed: "contract"}}
+	case "tickets":
+		return []seededRow{{seed: "ticket"}}
+	case "interactions":
+		return []seededRow{{seed: "note_prospection", purpose: "prospection"}, {seed: "note_support", purpose: "support"}}
+	case "documents":
+		return []seededRow{{seed: "document"}, {seed: "archived_document", archived: true}}
+	}
+	return nil
+}
+
+// rowVisible applies the table's row rules: rows of the department's own purposes only, and no
+// archived documents.
+func rowVisible(t *dictionary.Table, row seededRow, d dictionary.Department) bool {
+	if t.HasRowRule("purpose") && !contains(d.Purposes, row.purpose) {
+		return false
+	}
+	return !(t.HasRowRule("not_archived") && row.archived)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func freshToken(t *testing.T, a *app.App, dep string) string {
+	t.Helper()
+	u, err := a.Auth.UserByEmail(context.Background(), dep+"@test.vigie.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.Auth.IssueToken(context.Background(), u, auth.KindScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
