@@ -147,4 +147,3 @@ func freshToken(t *testing.T, a *app.App, dep string) string {
 	}
 	return token
 }
-
