@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"vigie/internal/audit"
 	"vigie/internal/dictionary"
 	"vigie/internal/record"
+	"vigie/internal/server"
 )
 
 // auditVerifyBench fills a SQLite trail with o.auditEvents events, times `vigie audit verify`'s
@@ -98,39 +101,57 @@ func auditVerifyBench(ctx context.Context, o options) ([]string, error) {
 func readLoggingCost(o options, a *app.App, token string, ids []int64) (with, without result, err error) {
 	silent := *a
 	silent.Records = record.NewStore(a.DB, a.Dict, a.Keys, noAudit{}, a.Now)
-	for i, application := range []*app.App{a, &silent} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return result{}, result{}, err
-		}
-		srv := &http.Server{Handler: api.New(application)}
-		go srv.Serve(ln)
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency}}
-		r, lerr := load(o, func(n int) error {
-			req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/persons/%d", ln.Addr(), ids[n%len(ids)]), nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return fmt.Errorf("status %d", resp.StatusCode)
-			}
-			return nil
-		})
-		srv.Close()
-		if lerr != nil {
-			return result{}, result{}, lerr
-		}
-		if i == 0 {
-			with = r
-		} else {
-			without = r
-		}
+	with, err = loadHandler(o, api.New(a), nil, token, ids)
+	if err != nil {
+		return result{}, result{}, err
 	}
-	return with, without, nil
+	without, err = loadHandler(o, api.New(&silent), nil, token, ids)
+	return with, without, err
+}
+
+// securityCost serves the same request through the whole server — TLS, security headers, request
+// log — and through the bare API handler over plain HTTP.
+func securityCost(o options, a *app.App, token string, ids []int64) (secured, bare result, err error) {
+	cert, _, err := server.SelfSigned("127.0.0.1", time.Now())
+	if err != nil {
+		return result{}, result{}, err
+	}
+	if secured, err = loadHandler(o, server.New(a, http.NotFoundHandler()), server.TLSConfig(cert), token, ids); err != nil {
+		return result{}, result{}, err
+	}
+	bare, err = loadHandler(o, api.New(a), nil, token, ids)
+	return secured, bare, err
+}
+
+// loadHandler serves h in this process (over TLS when conf is set) and loads GET person on it.
+func loadHandler(o options, h http.Handler, conf *tls.Config, token string, ids []int64) (result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	scheme, transport := "http", &http.Transport{MaxIdleConnsPerHost: o.concurrency}
+	if conf != nil {
+		ln, scheme = tls.NewListener(ln, conf), "https"
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // our own self-signed certificate
+	}
+	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln)
+	defer srv.Close()
+	client := &http.Client{Transport: transport}
+	return load(o, func(n int) error {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s://%s/api/v1/persons/%d", scheme, ln.Addr(), ids[n%len(ids)]), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
 }
 
 // noAudit records nothing: only for measuring what recording costs.

@@ -230,6 +230,12 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		return nil, err
 	}
 	rows = append(rows, row{db: dbName, what: "GET person in-process: with read logging / without", vigie: with, raw: without, throughput: true})
+	fmt.Fprintf(os.Stderr, "%s: cost of TLS and security middleware…\n", dbName)
+	secured, bare, err := securityCost(o, a, token, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row{db: dbName, what: "GET person in-process: TLS + middleware / plain API", vigie: secured, raw: bare, throughput: true})
 
 	// Latency without queueing: one client at a time.
 	one := o
