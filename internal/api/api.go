@@ -196,6 +196,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "introuvable", nil)
 	case errors.Is(err, auth.ErrUserExists):
 		writeError(w, http.StatusConflict, "conflict", "un utilisateur avec cette adresse existe déjà", []*FieldIssue{{Field: "email", Rule: "unique", Message: "adresse déjà utilisée"}})
+	case errors.Is(err, record.ErrScannerUnavailable):
+		h.app.Log.Error("api: antivirus unavailable", "route", r.Pattern, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "antivirus_unavailable", "l'antivirus ne répond pas : le fichier n'a pas été enregistré, réessayez plus tard", nil)
 	case errors.Is(err, context.Canceled):
 		writeError(w, 499, "canceled", "requête annulée", nil)
 	default:

@@ -15,6 +15,7 @@ import (
 	"os"
 	"time"
 
+	"vigie/internal/antivirus"
 	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/db"
@@ -29,6 +30,8 @@ type Config struct {
 	DatabaseURL string
 	// MasterKeyFile holds the master key (default vigie.key beside the database).
 	MasterKeyFile string
+	// ClamdAddr names the ClamAV daemon that scans uploads (host:port or unix:/path); empty: none.
+	ClamdAddr string
 	// AuditKeyFile holds the Ed25519 key that signs audit checkpoints (default vigie-audit.key).
 	// Keep it apart from the database, like the master key.
 	AuditKeyFile string
@@ -63,6 +66,9 @@ func ConfigFromEnv(c Config) Config {
 	}
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = os.Getenv("VIGIE_AUDIT_KEY_FILE")
+	}
+	if c.ClamdAddr == "" {
+		c.ClamdAddr = os.Getenv("VIGIE_CLAMD_ADDR")
 	}
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile
@@ -145,7 +151,15 @@ func (a *App) Unlock(ctx context.Context) error {
 	}
 	a.Keys = kr
 	a.Audit = audit.New(a.DB, a.Now, kr.Pseudonym, signer)
-	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now)
+	var storeOpts []record.StoreOption
+	if a.Config.ClamdAddr != "" {
+		clamd, err := antivirus.New(a.Config.ClamdAddr)
+		if err != nil {
+			return err
+		}
+		storeOpts = append(storeOpts, record.WithScanner(clamd))
+	}
+	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now, storeOpts...)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil

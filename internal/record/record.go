@@ -109,6 +109,9 @@ type Input struct {
 // Channels a value can be collected through.
 var Channels = []string{"web_form", "phone", "email", "letter", "agency", "partner", "api", "import", "demo"}
 
+// ErrScannerUnavailable means the antivirus could not scan an upload, which is then refused.
+var ErrScannerUnavailable = errors.New("record: the antivirus is unavailable")
+
 // ErrNotFound is an unknown id (or a row hidden by a row rule the caller may not even see).
 var ErrNotFound = errors.New("record: not found")
 

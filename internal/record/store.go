@@ -23,6 +23,7 @@ type Store struct {
 	dict  *dictionary.Dictionary
 	keys  *keys.Keyring
 	audit Auditor
+	scan  Scanner
 	now   func() time.Time
 
 	mu    sync.Mutex
@@ -31,8 +32,46 @@ type Store struct {
 
 // NewStore returns a store; audit records its reads and writes; now is the clock used for
 // timestamps and date checks.
-func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, audit Auditor, now func() time.Time) *Store {
-	return &Store{db: d, dict: dict, keys: kr, audit: audit, now: now, stmts: map[string]*sql.Stmt{}}
+func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, audit Auditor, now func() time.Time, opts ...StoreOption) *Store {
+	s := &Store{db: d, dict: dict, keys: kr, audit: audit, now: now, stmts: map[string]*sql.Stmt{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// StoreOption tunes a Store.
+type StoreOption func(*Store)
+
+// Scanner looks for malware in an uploaded file and returns the name of what it found, "" when
+// the file is clean (R42).
+type Scanner interface {
+	Scan(ctx context.Context, data []byte) (string, error)
+}
+
+// WithScanner makes every uploaded file (every blob field) pass the scanner before it is stored.
+func WithScanner(sc Scanner) StoreOption { return func(s *Store) { s.scan = sc } }
+
+// scanBlobs refuses an infected file with a message naming the field and what was found; a
+// scanner that cannot answer refuses the upload too, since nothing is stored unscanned.
+func (s *Store) scanBlobs(ctx context.Context, t *dictionary.Table, vals map[string]any) error {
+	if s.scan == nil {
+		return nil
+	}
+	for _, c := range t.Columns {
+		b, ok := vals[c.Name].([]byte)
+		if !ok || c.Kind != dictionary.KindBlob {
+			continue
+		}
+		found, err := s.scan.Scan(ctx, b)
+		if err != nil {
+			return fmt.Errorf("record: %s.%s: %w: %w", t.Name, c.Name, ErrScannerUnavailable, err)
+		}
+		if found != "" {
+			return invalid(c.Name, "antivirus", "fichier refusé : l'antivirus y a détecté « "+found+" »")
+		}
+	}
+	return nil
 }
 
 // Dictionary returns the dictionary the store obeys.
@@ -405,6 +444,9 @@ func checkRowRules(a Actor, t *dictionary.Table, values map[string]any) error {
 func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*Record, error) {
 	t, vals, prov, err := s.prepareWrite(a, table, in, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.scanBlobs(ctx, t, vals); err != nil {
 		return nil, err
 	}
 	now := prov.CollectedAt
