@@ -347,6 +347,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, st *session, err e
 			v.Details = append(v.Details, fe.Message)
 		}
 		s.render(w, r, st, http.StatusBadRequest, "error", "Requête invalide", v)
+	case errors.Is(err, record.ErrScannerUnavailable):
+		s.app.Log.Error("web: antivirus unavailable", "route", r.Pattern, "error", err)
+		s.render(w, r, st, http.StatusServiceUnavailable, "error", "Antivirus indisponible", errorView{
+			Heading: "Antivirus indisponible",
+			Message: "L'antivirus ne répond pas : le fichier n'a pas été enregistré. Réessayez plus tard ; si cela persiste, prévenez l'administration informatique.",
+		})
 	default:
 		dept := ""
 		if st != nil {
