@@ -58,9 +58,9 @@ func main() {
 }
 
 type row struct {
-	db, what          string
-	vigie, raw        result
-	throughput, ratio bool
+	db, what   string
+	vigie, raw result
+	throughput bool
 }
 
 func run(ctx context.Context, o options) error {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"strconv"
 
 	"vigie/internal/audit"
 )
@@ -61,8 +60,6 @@ func (s *Service) inTx(ctx context.Context, what string, fn func(*sql.Tx) error)
 	}
 	return nil
 }
-
-func idText(id int64) string { return strconv.FormatInt(id, 10) }
 
 // WithLogger gives the service the logger for what it cannot record in the trail.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }

@@ -43,7 +43,9 @@ func TestR15_AddressMemoryIsBounded(t *testing.T) {
 		t.Errorf("an address quiet for an hour is still held back")
 	}
 	l.refund("203.0.113.1")
-	if !l.reserve("", now) || !l.reserve("", now) || !l.reserve("", now) || !l.reserve("", now) {
-		t.Errorf("a command on the server (no address) must not be throttled")
+	for range 4 {
+		if !l.reserve("", now) {
+			t.Errorf("a command on the server (no address) must not be throttled")
+		}
 	}
 }

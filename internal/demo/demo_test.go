@@ -25,8 +25,6 @@ import (
 // testNow is a fixed day, so that tests do not depend on the clock.
 var testNow = time.Date(2026, 11, 16, 9, 30, 0, 0, time.UTC)
 
-var tables = []string{"persons", "quotes", "contracts", "documents", "interactions", "tickets", "ticket_messages"}
-
 func counts(s Summary) map[string]int {
 	return map[string]int{"persons": s.Persons, "quotes": s.Quotes, "contracts": s.Contracts, "documents": s.Documents,
 		"interactions": s.Interactions, "tickets": s.Tickets, "ticket_messages": s.TicketMessages}

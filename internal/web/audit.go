@@ -124,9 +124,6 @@ func (s *server) whoAccessed(ctx context.Context, st *session, personID int64) (
 
 // --- The journal (/audit, /audit.csv) ----------------------------------------------------------
 
-// auditParams are the GET parameters of the filter, in form order.
-var auditParams = []string{"acteur", "service", "action", "personne", "du", "au"}
-
 // auditFieldLabels name the parameters in error messages, as the form labels them.
 var auditFieldLabels = map[string]string{
 	"acteur": "Acteur", "service": "Service", "action": "Action", "personne": "Personne", "du": "Du", "au": "Au",
