@@ -112,7 +112,8 @@ func run(ctx context.Context, o options) error {
 
 func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) {
 	cfg := app.Config{MasterKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d.key", dbName, o.persons)),
-		AuditKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d-audit.key", dbName, o.persons))}
+		AuditKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d-audit.key", dbName, o.persons)),
+		AuditJournal: filepath.Join(o.dir, fmt.Sprintf("%s-%d-bench.journal", dbName, o.persons))}
 	switch dbName {
 	case "sqlite":
 		cfg.DatabaseURL = filepath.Join(o.dir, fmt.Sprintf("bench-%d.db", o.persons))
@@ -319,7 +320,9 @@ func startServer(bin string, cfg app.Config) (string, func(), error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--database-url", cfg.DatabaseURL)
-	cmd.Env = append(os.Environ(), "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile, "VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile)
+	// The server has its own audit journal: a journal belongs to one process.
+	cmd.Env = append(os.Environ(), "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile, "VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile,
+		"VIGIE_AUDIT_JOURNAL="+cfg.AuditJournal+"-server")
 	cmd.Stderr = io.Discard
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {

@@ -40,11 +40,12 @@ func TestR16_KillDashNineLeavesAVerifiableTrail(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key"), AuditKeyFile: filepath.Join(dir, "vigie-audit.key"),
-				DatabaseURL: filepath.Join(dir, "vigie.db")}
+				DatabaseURL: filepath.Join(dir, "vigie.db"), AuditJournal: filepath.Join(dir, "vigie-audit-journal")}
 			if dialect == "postgres" {
 				cfg.DatabaseURL = apptest.PostgresSchemaURL(t)
 			}
-			env := append(os.Environ(), "VIGIE_DATABASE_URL="+cfg.DatabaseURL, "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile, "VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile)
+			env := append(os.Environ(), "VIGIE_DATABASE_URL="+cfg.DatabaseURL, "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile,
+				"VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile, "VIGIE_AUDIT_JOURNAL="+cfg.AuditJournal)
 			vigie := func(stdin string, args ...string) string {
 				cmd := exec.Command(bin, args...)
 				cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)

@@ -22,6 +22,7 @@ func newCLI(t *testing.T) *cli {
 	dir := t.TempDir()
 	t.Setenv("VIGIE_MASTER_KEY_FILE", filepath.Join(dir, "vigie.key"))
 	t.Setenv("VIGIE_AUDIT_KEY_FILE", filepath.Join(dir, "vigie-audit.key"))
+	t.Setenv("VIGIE_AUDIT_JOURNAL", filepath.Join(dir, "vigie-audit-journal"))
 	t.Setenv("VIGIE_DATABASE_URL", filepath.Join(dir, "vigie.db"))
 	return &cli{t: t, dir: dir}
 }

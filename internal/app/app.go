@@ -30,6 +30,9 @@ type Config struct {
 	DatabaseURL string
 	// MasterKeyFile holds the master key (default vigie.key beside the database).
 	MasterKeyFile string
+	// AuditJournal is the local file where reads are made durable before they are folded into
+	// the audit trail (default: beside a SQLite database, or vigie-audit-journal).
+	AuditJournal string
 	// ClamdAddr names the ClamAV daemon that scans uploads (host:port or unix:/path); empty: none.
 	ClamdAddr string
 	// AuditKeyFile holds the Ed25519 key that signs audit checkpoints (default vigie-audit.key).
@@ -69,6 +72,9 @@ func ConfigFromEnv(c Config) Config {
 	}
 	if c.ClamdAddr == "" {
 		c.ClamdAddr = os.Getenv("VIGIE_CLAMD_ADDR")
+	}
+	if c.AuditJournal == "" {
+		c.AuditJournal = os.Getenv("VIGIE_AUDIT_JOURNAL")
 	}
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile
@@ -150,7 +156,9 @@ func (a *App) Unlock(ctx context.Context) error {
 		return err
 	}
 	a.Keys = kr
-	a.Audit = audit.New(a.DB, a.Now, kr.Pseudonym, signer)
+	if a.Audit, err = audit.New(ctx, a.DB, a.Now, kr.Pseudonym, signer, a.journalPath()); err != nil {
+		return err
+	}
 	var storeOpts []record.StoreOption
 	if a.Config.ClamdAddr != "" {
 		clamd, err := antivirus.New(a.Config.ClamdAddr)
@@ -163,6 +171,18 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil
+}
+
+// journalPath is where the audit journal lives: as configured, else beside the SQLite file, else
+// in the working directory.
+func (a *App) journalPath() string {
+	switch {
+	case a.Config.AuditJournal != "":
+		return a.Config.AuditJournal
+	case a.DB.Dialect == db.SQLite:
+		return a.Config.DatabaseURL + "-audit-journal"
+	}
+	return "vigie-audit-journal"
 }
 
 // loadAuditKey loads (or creates) the checkpoint signing key and checks it against the public key

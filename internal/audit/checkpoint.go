@@ -39,6 +39,9 @@ func (c Checkpoint) valid(pub ed25519.PublicKey) bool {
 // Checkpoint signs the current head of every chain that has moved since its last checkpoint, and
 // returns the latest checkpoint of each chain.
 func (t *Trail) Checkpoint(ctx context.Context) ([]Checkpoint, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
 	var out []Checkpoint
 	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, chain := range Chains {
@@ -83,6 +86,9 @@ func (t *Trail) signAt(ctx context.Context, tx *sql.Tx, chain string, seq int64,
 // CheckpointIfDue signs a checkpoint when a chain has grown by every events, or when its last
 // checkpoint is older than maxAge and it has moved since. serve calls it periodically.
 func (t *Trail) CheckpointIfDue(ctx context.Context, every int64, maxAge time.Duration) error {
+	if err := t.Flush(ctx); err != nil {
+		return err
+	}
 	return t.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, chain := range Chains {
 			var seq int64

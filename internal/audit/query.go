@@ -21,6 +21,9 @@ type Access struct {
 
 // WhoAccessed lists the departments that read or changed a person's data, by day, oldest first.
 func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us FROM audit_events WHERE subject = $1`, t.Subject(personID))
 	if err != nil {
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
@@ -73,6 +76,9 @@ type Filter struct {
 
 // Events returns the events matching the filter, newest first.
 func (t *Trail) Events(ctx context.Context, f Filter) ([]Event, error) {
+	if err := t.Flush(ctx); err != nil {
+		return nil, err
+	}
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -174,6 +180,9 @@ func (t *Trail) SetAccessRetention(ctx context.Context, userID int64, department
 // event's hash is first signed as a checkpoint, so that what remains still verifies from it. The
 // purge is recorded in the record chain. It returns how many events were removed.
 func (t *Trail) Purge(ctx context.Context, chain string, before time.Time) (int64, error) {
+	if err := t.Flush(ctx); err != nil {
+		return 0, err
+	}
 	var purged int64
 	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
 		var upTo sql.NullInt64

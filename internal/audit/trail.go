@@ -17,42 +17,54 @@ import (
 )
 
 // Trail appends events. Writes append inside the transaction of the action they record, so there
-// is no action without its event and no event without its action. Reads go through a group
-// commit: concurrent readers' events are written together in one transaction, and each reader is
-// answered only once its events are committed — an acknowledged read is never missing.
+// is no action without its event and no event without its action. Reads are written to a local
+// journal before the reader is answered — an acknowledged read is never missing — and folded
+// into the database's access chain in batches (journal.go).
 type Trail struct {
 	db        *db.DB
 	now       func() time.Time
 	pseudonym func(personID int64) []byte
 	signer    ed25519.PrivateKey
 
-	queue chan *pending
-	done  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+
+	journal    *journal
+	jmu        sync.Mutex // the journal file and journalled
+	journalled []Event    // written to the journal, not yet folded
+	foldMu     sync.Mutex // one fold at a time
+	retry      []Event    // a batch whose fold failed, folded first
+	retryGen   int64
 }
 
-type pending struct {
-	events []Event
-	result chan error
-}
-
-// maxBatch bounds the events written by one group commit.
-const maxBatch = 2000
-
-// New starts a trail. pseudonym turns a person id into the keyed pseudonym stored in events;
-// signer signs checkpoints and must be kept outside the database.
-func New(d *db.DB, now func() time.Time, pseudonym func(int64) []byte, signer ed25519.PrivateKey) *Trail {
-	t := &Trail{db: d, now: now, pseudonym: pseudonym, signer: signer, queue: make(chan *pending, 1024), done: make(chan struct{})}
+// New opens the trail. pseudonym turns a person id into the keyed pseudonym stored in events;
+// signer signs checkpoints and must be kept outside the database; journalPath is the local file
+// of reads not yet folded, of which one process is the only user. What a previous process left
+// in the journal is folded first.
+func New(ctx context.Context, d *db.DB, now func() time.Time, pseudonym func(int64) []byte, signer ed25519.PrivateKey, journalPath string) (*Trail, error) {
+	t := &Trail{db: d, now: now, pseudonym: pseudonym, signer: signer, done: make(chan struct{})}
+	gen, err := t.recoverJournal(ctx, journalPath)
+	if err != nil {
+		return nil, err
+	}
+	if t.journal, err = openJournal(journalPath, gen); err != nil {
+		return nil, err
+	}
 	t.wg.Add(1)
-	go t.groupCommit()
-	return t
+	go t.folder()
+	return t, nil
 }
 
-// Close stops the group commit once the queued events are written.
+// Close stops the folder and folds what remains in the journal.
 func (t *Trail) Close() {
-	t.once.Do(func() { close(t.done) })
-	t.wg.Wait()
+	t.once.Do(func() {
+		close(t.done)
+		t.wg.Wait()
+		if t.Flush(context.Background()) == nil {
+			t.journal.close()
+		}
+	})
 }
 
 // Subject is the pseudonym the trail stores for a person (empty for none).
@@ -69,68 +81,38 @@ func (t *Trail) PublicKey() ed25519.PublicKey { return t.signer.Public().(ed2551
 // ErrClosed is returned for events offered after Close.
 var ErrClosed = errors.New("audit: trail closed")
 
-// Append writes events to the access chain through the group commit and returns once they are
-// committed.
+// Append writes read events to the journal — one write to a local file — and returns once they
+// are there; they reach the database's access chain at the next fold.
 func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	p := &pending{events: events, result: make(chan error, 1)}
 	select {
-	case t.queue <- p:
 	case <-t.done:
 		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
 	}
-	// Once queued the events will be written: wait for the outcome even if the caller gives up,
-	// so that "answered" always means "recorded".
-	return <-p.result
+	return t.journalWrite(events)
 }
 
-func (t *Trail) groupCommit() {
-	defer t.wg.Done()
-	for {
-		var first *pending
-		select {
-		case first = <-t.queue:
-		case <-t.done:
-			for {
-				select {
-				case p := <-t.queue:
-					t.commit([]*pending{p})
-				default:
-					return
-				}
-			}
+// journalWrite writes a batch to the journal in one system call; the events are durable, and
+// folded into the database later.
+func (t *Trail) journalWrite(events []Event) error {
+	now := t.now().UTC().Truncate(time.Microsecond)
+	var b []byte
+	for i := range events {
+		if events[i].At.IsZero() {
+			events[i].At = now
 		}
-		batch := []*pending{first}
-		n := len(first.events)
-	collect:
-		for n < maxBatch {
-			select {
-			case p := <-t.queue:
-				batch = append(batch, p)
-				n += len(p.events)
-			default:
-				break collect
-			}
-		}
-		t.commit(batch)
+		b = appendJournalRecord(b, &events[i])
 	}
-}
-
-func (t *Trail) commit(batch []*pending) {
-	var events []Event
-	for _, p := range batch {
-		events = append(events, p.events...)
+	t.jmu.Lock()
+	defer t.jmu.Unlock()
+	if err := t.journal.write(b); err != nil {
+		return err
 	}
-	err := t.db.InTx(context.Background(), func(tx *sql.Tx) error {
-		return t.appendTx(context.Background(), tx, ChainAccess, events)
-	})
-	for _, p := range batch {
-		p.result <- err
-	}
+	t.journalled = append(t.journalled, events...)
+	return nil
 }
 
 // AppendTx writes events to the record chain inside the caller's transaction.

@@ -45,6 +45,7 @@ func New(t testing.TB, dialect string) *app.App {
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := app.Config{MasterKeyFile: filepath.Join(dir, "vigie.key"), AuditKeyFile: filepath.Join(dir, "vigie-audit.key"),
+		AuditJournal:    filepath.Join(dir, "vigie-audit-journal"),
 		PasswordHashing: auth.TestArgon2()}
 	switch dialect {
 	case "sqlite":

@@ -1,0 +1,255 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// The access journal makes a read durable without a database commit per read: the group commit
+// writes the batch's events to a local append-only file (one write per batch), answers the
+// readers, and a folder moves the journalled events into the database's access chain in large
+// batches. A crash loses nothing that was answered: at start the journal is folded first.
+// The journal survives a killed process (the data is in the kernel once written); like SQLite in
+// WAL mode with synchronous=NORMAL, it does not claim to survive a power cut.
+//
+// Files: PATH is the current journal; PATH.folding holds the batch being folded. Each starts
+// with its generation; the generation last folded is kept in the database (settings), in the
+// fold's own transaction, so a batch is folded once even if the process dies mid-way.
+type journal struct {
+	path string
+	file *os.File
+	gen  int64
+}
+
+const journalSetting = "audit_journal_folded"
+
+// openJournal takes the journal exclusively (one process per journal file).
+func openJournal(path string, gen int64) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open journal: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: journal %s is in use by another Vigie process: %w", path, err)
+	}
+	if _, err := f.Write(binary.BigEndian.AppendUint64(nil, uint64(gen))); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: write journal: %w", err)
+	}
+	return &journal{path: path, file: f, gen: gen}, nil
+}
+
+// write appends encoded events in one system call.
+func (j *journal) write(b []byte) error {
+	if _, err := j.file.Write(b); err != nil {
+		return fmt.Errorf("audit: write journal: %w", err)
+	}
+	return nil
+}
+
+// rotate moves the current file aside for folding and starts the next generation.
+func (j *journal) rotate() error {
+	if err := os.Rename(j.path, j.path+".folding"); err != nil {
+		return fmt.Errorf("audit: rotate journal: %w", err)
+	}
+	j.file.Close()
+	next, err := openJournal(j.path, j.gen+1)
+	if err != nil {
+		return err
+	}
+	*j = *next
+	return nil
+}
+
+func (j *journal) close() {
+	j.file.Close()
+	os.Remove(j.path)
+}
+
+// appendJournalRecord encodes an access event for the journal: a length, then the fields.
+func appendJournalRecord(b []byte, e *Event) []byte {
+	body := encode(nil, "", 0, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID, e.Subject, e.Fields, e.Purpose, e.Detail)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
+	return append(b, body...)
+}
+
+// readJournal reads a journal file: its generation and its events. A record cut short by a crash
+// during a write was never acknowledged: it is dropped.
+func readJournal(path string) (int64, []Event, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(data) < 8 {
+		return 0, nil, nil
+	}
+	gen := int64(binary.BigEndian.Uint64(data))
+	var events []Event
+	r := bytes.NewReader(data[8:])
+	for {
+		var n uint32
+		if err := binary.Read(r, binary.BigEndian, &n); err != nil {
+			break
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			break
+		}
+		e, err := decodeJournalRecord(body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("audit: journal %s: %w", path, err)
+		}
+		events = append(events, e)
+	}
+	return gen, events, nil
+}
+
+// decodeJournalRecord reverses encode for the fields a journal record carries.
+func decodeJournalRecord(b []byte) (Event, error) {
+	var e Event
+	field := func() string {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			b = nil
+			return ""
+		}
+		v := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return v
+	}
+	u64 := func() int64 {
+		if len(b) < 8 {
+			b = nil
+			return 0
+		}
+		v := int64(binary.BigEndian.Uint64(b))
+		b = b[8:]
+		return v
+	}
+	field() // chain, empty in the journal
+	u64()   // seq, given at folding
+	e.At = time.UnixMicro(u64()).UTC()
+	e.UserID = u64()
+	e.Department, e.Action, e.Table = field(), field(), field()
+	e.RowID = u64()
+	e.Subject = []byte(field())
+	e.Fields, e.Purpose, e.Detail = field(), field(), field()
+	if b == nil {
+		return Event{}, errors.New("truncated record")
+	}
+	return e, nil
+}
+
+// recoverJournal folds what a previous process journalled and did not fold, then returns the
+// generation the next journal starts at.
+func (t *Trail) recoverJournal(ctx context.Context, path string) (int64, error) {
+	folded, err := t.foldedGeneration(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range []string{path + ".folding", path} {
+		gen, events, err := readJournal(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if gen > folded {
+			if err := t.foldEvents(ctx, gen, events); err != nil {
+				return 0, err
+			}
+			folded = gen
+		}
+		if err := os.Remove(p); err != nil {
+			return 0, fmt.Errorf("audit: remove folded journal: %w", err)
+		}
+	}
+	return folded + 1, nil
+}
+
+func (t *Trail) foldedGeneration(ctx context.Context) (int64, error) {
+	var v string
+	err := t.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, journalSetting).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit: read journal state: %w", err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// foldEvents appends a generation's events to the access chain and records the generation as
+// folded, in one transaction.
+func (t *Trail) foldEvents(ctx context.Context, gen int64, events []Event) error {
+	return t.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := t.appendTx(ctx, tx, ChainAccess, events); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+			journalSetting, strconv.FormatInt(gen, 10), t.now().UTC())
+		return err
+	})
+}
+
+// Flush folds every journalled event into the database now. Readers of the trail (the DPO's
+// pages, a purge, a checkpoint) call it first, so they see every acknowledged read.
+func (t *Trail) Flush(ctx context.Context) error {
+	t.foldMu.Lock()
+	defer t.foldMu.Unlock()
+	if t.retry == nil {
+		t.jmu.Lock()
+		if len(t.journalled) == 0 {
+			t.jmu.Unlock()
+			return nil
+		}
+		t.retry, t.retryGen = t.journalled, t.journal.gen
+		err := t.journal.rotate()
+		if err == nil {
+			t.journalled = nil
+		} else {
+			t.retry = nil
+		}
+		t.jmu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	// A batch that fails to fold stays in PATH.folding and in retry, and is folded before any
+	// other: the folding file is never overwritten.
+	if err := t.foldEvents(ctx, t.retryGen, t.retry); err != nil {
+		return err
+	}
+	t.retry = nil
+	return os.Remove(t.journal.path + ".folding")
+}
+
+// folder folds the journal every foldEvery.
+func (t *Trail) folder() {
+	defer t.wg.Done()
+	tick := time.NewTicker(foldEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tick.C:
+			t.Flush(context.Background()) // a failure is retried at the next tick, and at Close
+		}
+	}
+}
+
+const foldEvery = 200 * time.Millisecond

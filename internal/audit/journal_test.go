@@ -1,0 +1,82 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"vigie/internal/db"
+)
+
+// TestR16_JournalIsFoldedExactlyOnce: reads journalled by a process that died before folding them
+// are folded at the next start, and a journal already folded (a crash between the fold's commit
+// and the removal of its file) is not folded twice.
+func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	signer := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
+	path := filepath.Join(dir, "journal")
+	open := func() *Trail {
+		tr, err := New(ctx, d, time.Now, pseudonym, signer, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	count := func() (n int) {
+		d.QueryRow(`SELECT count(*) FROM audit_events WHERE chain = 'access'`).Scan(&n)
+		return n
+	}
+
+	// A process journals three reads and dies: its folder stopped, its file left as it was.
+	first := open()
+	close(first.done)
+	first.wg.Wait()
+	if err := first.journalWrite([]Event{{Department: "devis", Action: ActionRead, Table: "persons", RowID: 1, Subject: []byte{1}},
+		{Department: "devis", Action: ActionRead, Table: "persons", RowID: 2}, {Department: "support", Action: ActionRead, Table: "tickets", RowID: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	left, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.journal.file.Close()
+	if count() != 0 {
+		t.Fatal("events reached the database before any fold")
+	}
+
+	second := open()
+	if got := count(); got != 3 {
+		t.Fatalf("after restart: %d access events, want 3", got)
+	}
+	second.Close()
+
+	// The same generation found again as a folding file: already folded, so skipped.
+	if err := os.WriteFile(path+".folding", left, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	third := open()
+	defer third.Close()
+	if got := count(); got != 3 {
+		t.Errorf("a folded journal was folded again: %d events", got)
+	}
+	if _, err := os.Stat(path + ".folding"); !os.IsNotExist(err) {
+		t.Error("the folded journal was not removed")
+	}
+	r, err := Verify(ctx, d, signer.Public().(ed25519.PublicKey), nil)
+	if err != nil || !r.OK() {
+		t.Errorf("verify: %v %v", err, r.Problems)
+	}
+}
