@@ -40,6 +40,7 @@ func serve(ctx context.Context, e env) error {
 		return fmt.Errorf("--persons: want a number between 1 and 10000000")
 	}
 	cfg = app.ConfigFromEnv(cfg)
+	cfg.AuditJournal = app.ServerJournal(cfg)
 	a, err := app.Open(ctx, cfg, e.log)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"vigie/internal/antivirus"
@@ -30,8 +31,8 @@ type Config struct {
 	DatabaseURL string
 	// MasterKeyFile holds the master key (default vigie.key beside the database).
 	MasterKeyFile string
-	// AuditJournal is the local file where reads are made durable before they are folded into
-	// the audit trail (default: beside a SQLite database, or vigie-audit-journal).
+	// AuditJournal is, for a server, the local file where reads are made durable before they are
+	// folded into the audit trail; empty for a command run once (see audit.New).
 	AuditJournal string
 	// ClamdAddr names the ClamAV daemon that scans uploads (host:port or unix:/path); empty: none.
 	ClamdAddr string
@@ -73,9 +74,7 @@ func ConfigFromEnv(c Config) Config {
 	if c.ClamdAddr == "" {
 		c.ClamdAddr = os.Getenv("VIGIE_CLAMD_ADDR")
 	}
-	if c.AuditJournal == "" {
-		c.AuditJournal = os.Getenv("VIGIE_AUDIT_JOURNAL")
-	}
+
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile
 	}
@@ -156,7 +155,7 @@ func (a *App) Unlock(ctx context.Context) error {
 		return err
 	}
 	a.Keys = kr
-	if a.Audit, err = audit.New(ctx, a.DB, a.Now, kr.Pseudonym, signer, a.journalPath()); err != nil {
+	if a.Audit, err = audit.New(ctx, a.DB, a.Now, kr.Pseudonym, signer, a.Config.AuditJournal); err != nil {
 		return err
 	}
 	var storeOpts []record.StoreOption
@@ -173,14 +172,14 @@ func (a *App) Unlock(ctx context.Context) error {
 	return nil
 }
 
-// journalPath is where the audit journal lives: as configured, else beside the SQLite file, else
-// in the working directory.
-func (a *App) journalPath() string {
+// ServerJournal is where a server keeps its audit journal: VIGIE_AUDIT_JOURNAL, else beside the
+// SQLite file, else vigie-audit-journal in the working directory.
+func ServerJournal(c Config) string {
 	switch {
-	case a.Config.AuditJournal != "":
-		return a.Config.AuditJournal
-	case a.DB.Dialect == db.SQLite:
-		return a.Config.DatabaseURL + "-audit-journal"
+	case os.Getenv("VIGIE_AUDIT_JOURNAL") != "":
+		return os.Getenv("VIGIE_AUDIT_JOURNAL")
+	case !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return c.DatabaseURL + "-audit-journal"
 	}
 	return "vigie-audit-journal"
 }

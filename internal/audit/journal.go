@@ -33,15 +33,25 @@ type journal struct {
 
 const journalSetting = "audit_journal_folded"
 
-// openJournal takes the journal exclusively (one process per journal file).
+// lockJournal takes PATH.lock for the life of the process: one process per journal, and the
+// journal of a process is only recovered once that process is gone.
+func lockJournal(path string) (*os.File, error) {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open journal lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: journal %s is in use by another Vigie process (give each server its own VIGIE_AUDIT_JOURNAL): %w", path, err)
+	}
+	return f, nil
+}
+
+// openJournal starts a generation of the journal; the caller holds the journal's lock.
 func openJournal(path string, gen int64) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open journal: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("audit: journal %s is in use by another Vigie process: %w", path, err)
 	}
 	if _, err := f.Write(binary.BigEndian.AppendUint64(nil, uint64(gen))); err != nil {
 		f.Close()
@@ -208,6 +218,9 @@ func (t *Trail) foldEvents(ctx context.Context, gen int64, events []Event) error
 // Flush folds every journalled event into the database now. Readers of the trail (the DPO's
 // pages, a purge, a checkpoint) call it first, so they see every acknowledged read.
 func (t *Trail) Flush(ctx context.Context) error {
+	if t.journal == nil {
+		return nil
+	}
 	t.foldMu.Lock()
 	defer t.foldMu.Unlock()
 	if t.retry == nil {

@@ -53,6 +53,7 @@ func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.journal.file.Close()
+	first.lock.Close()
 	if count() != 0 {
 		t.Fatal("events reached the database before any fold")
 	}

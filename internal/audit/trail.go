@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ type Trail struct {
 	wg   sync.WaitGroup
 	once sync.Once
 
-	journal    *journal
+	journal    *journal   // nil: reads are committed to the database one call at a time
+	lock       *os.File   // the journal's lock, held while the trail is open
 	jmu        sync.Mutex // the journal file and journalled
 	journalled []Event    // written to the journal, not yet folded
 	foldMu     sync.Mutex // one fold at a time
@@ -39,18 +41,28 @@ type Trail struct {
 }
 
 // New opens the trail. pseudonym turns a person id into the keyed pseudonym stored in events;
-// signer signs checkpoints and must be kept outside the database; journalPath is the local file
-// of reads not yet folded, of which one process is the only user. What a previous process left
-// in the journal is folded first.
+// signer signs checkpoints and must be kept outside the database. journalPath, for a server, is
+// the local file of reads not yet folded, of which one process is the only user (what a previous
+// process left there is folded first); without one — a command run once — each read is committed
+// to the database when it happens.
 func New(ctx context.Context, d *db.DB, now func() time.Time, pseudonym func(int64) []byte, signer ed25519.PrivateKey, journalPath string) (*Trail, error) {
 	t := &Trail{db: d, now: now, pseudonym: pseudonym, signer: signer, done: make(chan struct{})}
-	gen, err := t.recoverJournal(ctx, journalPath)
+	if journalPath == "" {
+		return t, nil
+	}
+	lock, err := lockJournal(journalPath)
 	if err != nil {
 		return nil, err
 	}
-	if t.journal, err = openJournal(journalPath, gen); err != nil {
+	gen, err := t.recoverJournal(ctx, journalPath)
+	if err == nil {
+		t.journal, err = openJournal(journalPath, gen)
+	}
+	if err != nil {
+		lock.Close()
 		return nil, err
 	}
+	t.lock = lock
 	t.wg.Add(1)
 	go t.folder()
 	return t, nil
@@ -61,9 +73,13 @@ func (t *Trail) Close() {
 	t.once.Do(func() {
 		close(t.done)
 		t.wg.Wait()
+		if t.journal == nil {
+			return
+		}
 		if t.Flush(context.Background()) == nil {
 			t.journal.close()
 		}
+		t.lock.Close()
 	})
 }
 
@@ -91,6 +107,9 @@ func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	case <-t.done:
 		return ErrClosed
 	default:
+	}
+	if t.journal == nil {
+		return t.db.InTx(ctx, func(tx *sql.Tx) error { return t.appendTx(ctx, tx, ChainAccess, events) })
 	}
 	return t.journalWrite(events)
 }
