@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,17 +31,11 @@ func auditVerifyBench(ctx context.Context, o options) ([]string, error) {
 			os.Remove(f)
 		}
 	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer a.Close()
-	if _, err := a.DB.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.Unlock(ctx); err != nil {
-		return nil, err
-	}
 	sample := func(i int) audit.Event {
 		return audit.Event{UserID: int64(i%40 + 1), Department: "support", Action: "read", Table: "persons", RowID: int64(i),
 			Subject: a.Audit.Subject(int64(i%1_000_000 + 1)), Fields: "first_name,last_name,email,phone,address_line,postal_code,city", Purpose: "support"}

@@ -122,20 +122,13 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 	default:
 		return nil, fmt.Errorf("unknown database %q", dbName)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var rows []row
 	if !o.reuse {
 		if err := reset(ctx, o, dbName, cfg); err != nil {
 			return nil, err
 		}
-		a, err := app.Open(ctx, cfg, log)
+		a, err := openMigrated(ctx, cfg)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := a.DB.Migrate(ctx); err != nil {
-			return nil, err
-		}
-		if err := a.Unlock(ctx); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(os.Stderr, "%s: generating %d persons…\n", dbName, o.persons)
@@ -146,18 +139,12 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		}
 		rows = append(rows, row{db: dbName, what: fmt.Sprintf("vigie demo --persons %d", o.persons), vigie: result{elapsed: sum.Elapsed}})
 	}
-	a, err := app.Open(ctx, cfg, log)
+	// A reused database may predate the latest migrations.
+	a, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer a.Close()
-	// A reused database may predate the latest migrations.
-	if _, err := a.DB.Migrate(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.Start(ctx); err != nil {
-		return nil, err
-	}
 	token, emails, ids, err := prepare(ctx, a, o.persons)
 	if err != nil {
 		return nil, err
@@ -260,6 +247,23 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 		rows = append(rows, row{db: dbName, what: m.what, vigie: v, raw: r, throughput: true})
 	}
 	return rows, nil
+}
+
+// openMigrated opens the bench's database, brings its schema up to date and unlocks its keys.
+func openMigrated(ctx context.Context, cfg app.Config) (*app.App, error) {
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.DB.Migrate(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.Unlock(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // rawQuery runs a prepared query and reads every row and column.

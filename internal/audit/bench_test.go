@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkAppendRead is the cost of recording one read from many concurrent requests, through
-// the group commit.
+// the journal.
 func BenchmarkAppendRead(b *testing.B) {
 	a := apptest.New(b, "sqlite")
 	ctx := context.Background()

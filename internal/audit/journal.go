@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// The access journal makes a read durable without a database commit per read: the group commit
-// writes the batch's events to a local append-only file (one write per batch), answers the
-// readers, and a folder moves the journalled events into the database's access chain in large
+// The access journal makes a read durable without a database commit per read: Append writes the
+// read's events to a local append-only file (one write per call) before the reader is answered,
+// and a folder moves the journalled events into the database's access chain in large
 // batches. A crash loses nothing that was answered: at start the journal is folded first.
 // The journal survives a killed process (the data is in the kernel once written); like SQLite in
 // WAL mode with synchronous=NORMAL, it does not claim to survive a power cut.
