@@ -40,6 +40,11 @@ func commands() map[string]command {
 		"migrate":    {"apply pending database migrations", "vigie migrate [--database-url URL]", migrate},
 		"demo":       {"fill the database with deterministic French demo data and one user per department", "vigie demo [--persons N] [--seed S] [--database-url URL]", demoCmd},
 		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},
+		"import": {"bring in a legacy CRM extract: forbidden and unknown columns dropped, cells scanned, a report of what was kept and why",
+			"vigie import legacy FILE.csv --mapping MAP.json [--dry-run] [--now AAAA-MM-JJ] [--format text|json] [--database-url URL]\n" +
+				"       e.g. vigie import legacy ancien_crm.csv --mapping ancien_crm.json --dry-run   (mapping format: DEVELOPERS.md, \"Legacy import\")", importCmd},
+		"scan": {"look for sensitive data already stored (NIR, health, opinions, card numbers, IBANs) and report it",
+			"vigie scan [--format text|json] [--database-url URL]   (exit status 1 when something is found)", scanCmd},
 		"audit": {"verify the audit trail, export a signed checkpoint, apply its retention",
 			"vigie audit verify [--from-checkpoint FILE] [--format text|json]\n       vigie audit checkpoint --out FILE\n       vigie audit purge\n       vigie audit retention [--months N]", auditCmd},
 		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n" +

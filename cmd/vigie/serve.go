@@ -76,6 +76,7 @@ func serve(ctx context.Context, e env) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go maintainAudit(ctx, a)
+	go maintainSensitiveScan(ctx, a)
 	select {
 	case err := <-errc:
 		return err

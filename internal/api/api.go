@@ -33,6 +33,7 @@ var Resources = []Resource{
 	{Path: "documents", Table: "documents"},
 	{Path: "interactions", Table: "interactions"},
 	{Path: "tickets", Table: "tickets"},
+	{Path: "rights_requests", Table: "rights_requests"},
 }
 
 // Route is one operation of the API: the route table below serves both the mux and the OpenAPI
@@ -82,6 +83,10 @@ func New(a *app.App) *Handler {
 		Route{Method: "GET", Pattern: "/api/v1/documents/{id}/content", Summary: "Download a document's decrypted content", OperationID: "get_document_content", Kind: "content", Resource: docs, handler: h.content(docs)},
 		Route{Method: "GET", Pattern: "/api/v1/tickets/{id}/messages", Summary: "List a ticket's messages", OperationID: "list_ticket_messages", Kind: "messages", Resource: messages, handler: h.listMessages(messages)},
 		Route{Method: "POST", Pattern: "/api/v1/tickets/{id}/messages", Summary: "Add a message to a ticket", OperationID: "create_ticket_message", Kind: "message-create", Resource: messages, handler: h.createMessage(messages)},
+		Route{Method: "GET", Pattern: "/api/v1/persons/{id}/consents", Summary: "A person's consents: the latest choice per purpose and the whole history, with the notice each was given under", OperationID: "list_consents", Kind: "consents", handler: h.listConsents},
+		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/consents", Summary: "Record a consent or a refusal the person told a staff member (by phone, at the agency); who and when are kept", OperationID: "create_consent", Kind: "consent-create", handler: h.createConsent},
+		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/objections", Summary: "Record an objection (art. 21): absolute and immediate for prospection, recorded for the DPO otherwise", OperationID: "create_objection", Kind: "objection-create", handler: h.createObjection},
+		Route{Method: "GET", Pattern: "/api/v1/prospection/targets", Summary: "Persons a prospection campaign may reach now through a channel: consent checked at the moment of use, objections and restrictions excluded", OperationID: "list_prospection_targets", Kind: "targets", handler: h.prospectionTargets},
 	)
 	for _, rt := range h.routes {
 		handler := rt.handler

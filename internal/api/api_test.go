@@ -496,7 +496,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 	for _, res := range api.Resources {
 		table := a.Dict.Table(res.Table)
-		props := doc.Components.Schemas[strings.ToUpper(table.Entity[:1])+table.Entity[1:]].Properties
+		name := ""
+		for _, part := range strings.Split(table.Entity, "_") {
+			name += strings.ToUpper(part[:1]) + part[1:]
+		}
+		props := doc.Components.Schemas[name].Properties
 		for _, c := range table.Columns {
 			if _, ok := props[c.Name]; !ok && c.Name != "content" {
 				t.Errorf("schema of %s lacks %s", res.Table, c.Name)

@@ -66,7 +66,8 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMe
 }
 
 // input splits a request object into the record's fields and the collection metadata: `_channel`
-// (how the values were collected) and `_purpose` (for which purpose).
+// (how the values were collected), `_purpose` (for which purpose), and for a new quote
+// `_prefill_from_quote` and `_person_confirmed` (the purpose and freshness guard, R22–R23).
 func input(w http.ResponseWriter, body map[string]json.RawMessage) (record.Input, bool) {
 	in := record.Input{Fields: map[string]json.RawMessage{}}
 	for k, v := range body {
@@ -81,6 +82,16 @@ func input(w http.ResponseWriter, body map[string]json.RawMessage) (record.Input
 				in.Channel = s
 			} else {
 				in.Purpose = s
+			}
+		case "_prefill_from_quote":
+			if err := json.Unmarshal(v, &in.PrefillFromQuote); err != nil || in.PrefillFromQuote <= 0 {
+				badRequest(w, k, "type.integer", "identifiant entier positif d'un devis attendu")
+				return in, false
+			}
+		case "_person_confirmed":
+			if err := json.Unmarshal(v, &in.PersonConfirmed); err != nil {
+				badRequest(w, k, "type.boolean", "true ou false attendu")
+				return in, false
 			}
 		default:
 			in.Fields[k] = v

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,16 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 		return []matrixCase{{what: "staff list", path: rt.Pattern, want: allowed(dict.Table("users").CanRead(d.Code), 200)}}
 	case "user-create":
 		return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: allowed(dict.Table("users").CanWrite(d.Code), 400)}}
+	case "consents":
+		// The consent history follows the person: readable by the departments that read both.
+		ok := slices.Contains(dict.Table("consents").Read, d.Code) && dict.Table("persons").CanRead(d.Code)
+		return []matrixCase{{what: "a person's consents", path: id("person"), want: allowed(ok, 200)}}
+	case "consent-create", "objection-create":
+		table := map[string]string{"consent-create": "consents", "objection-create": "objections"}[rt.Kind]
+		ok := slices.Contains(dict.Table(table).Write, d.Code) && dict.Table("persons").CanRead(d.Code)
+		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(ok, 400)}}
+	case "targets":
+		return []matrixCase{{what: "e-mail prospection targets", path: rt.Pattern + "?purpose=prospection_email", want: allowed(slices.Contains(d.Purposes, "prospection"), 200)}}
 	}
 	table := dict.Table(rt.Resource.Table)
 	switch rt.Kind {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"vigie/internal/consent"
 	"vigie/internal/dictionary"
 )
 
@@ -34,7 +35,19 @@ func (h *Handler) openAPI() map[string]any {
 			"totp_enrolled": map[string]any{"type": "boolean", "description": "Second factor enrolled"}}, "id", "email", "department"),
 		"NewUser": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "display_name": str(""),
 			"department": enumOf(h.departmentCodes()), "password": map[string]any{"type": "string", "minLength": 12, "maxLength": 128, "description": "CNIL 2022-100 policy, see PasswordChange"}}, "email", "display_name", "department", "password"),
-		"Me":         map[string]any{"type": "object", "description": "The caller, their purposes and the fields their department may read and write per table"},
+		"Me": map[string]any{"type": "object", "description": "The caller, their purposes and the fields their department may read and write per table"},
+		"ConsentEntry": obj(map[string]any{"id": map[string]any{"type": "integer"}, "purpose": enumOf(consentCodes()), "granted": map[string]any{"type": "boolean"},
+			"given_at": dateTime, "channel": str(""), "method": str("checkbox, gpc, staff_recorded, withdrawal_link, portal, objection, suppression_list"),
+			"notice_hash": str("SHA-256 of the exact notice text shown (GET /confidentialite/{hash} shows it)"), "recorded_by": map[string]any{"type": "integer"},
+			"recorded_at": dateTime}, "id", "purpose", "granted", "given_at", "channel", "method", "recorded_at"),
+		"Consents": obj(map[string]any{"current": map[string]any{"type": "object", "additionalProperties": ref("ConsentEntry"), "description": "Latest choice per purpose"},
+			"history": map[string]any{"type": "array", "items": ref("ConsentEntry")}}, "current", "history"),
+		"NewConsent": obj(map[string]any{"purpose": enumOf(consentCodes()), "granted": map[string]any{"type": "boolean"},
+			"channel": enumOf([]string{"phone", "email", "letter", "agency", "api"}), "given_at": map[string]any{"type": "string", "format": "date-time", "description": "When the person decided (default: now); never in the future"}},
+			"purpose", "granted", "channel"),
+		"NewObjection": obj(map[string]any{"purpose": enumOf([]string{"prospection", "quotes", "contracts", "support", "performance"}),
+			"channel": enumOf([]string{"phone", "email", "letter", "agency", "api"})}, "purpose", "channel"),
+		"Objection":  obj(map[string]any{"person_id": map[string]any{"type": "integer"}, "purpose": str(""), "effect": str("What the objection does")}),
 		"Provenance": obj(map[string]any{"collected_at": map[string]any{"type": "string", "format": "date-time"}, "channel": str(""), "purpose": str("")}),
 	}
 	paths := map[string]any{}
@@ -104,6 +117,16 @@ func str(desc string) map[string]any {
 		s["description"] = desc
 	}
 	return s
+}
+
+var dateTime = map[string]any{"type": "string", "format": "date-time"}
+
+func consentCodes() []string {
+	var out []string
+	for _, p := range consent.Purposes {
+		out = append(out, p.Code)
+	}
+	return out
 }
 
 func enumOf(values []string) map[string]any { return map[string]any{"type": "string", "enum": values} }
@@ -257,6 +280,23 @@ func (h *Handler) responses(rt Route) map[string]any {
 		if rt.Kind == "message-create" {
 			out["404"] = errResp("Unknown ticket")
 		}
+	case "consents":
+		ok = map[string]any{"description": "The person's consents", "content": jsonContent(ref("Consents"))}
+		out["404"] = errResp("Unknown person (or hidden from the department)")
+	case "consent-create":
+		ok = map[string]any{"description": "Recorded; the person's consents", "content": jsonContent(ref("Consents"))}
+		out["400"] = errResp("Invalid input (purpose, granted, channel, given_at); nothing was recorded")
+		out["404"] = errResp("Unknown person")
+	case "objection-create":
+		out["201"] = map[string]any{"description": "Recorded", "content": jsonContent(ref("Objection"))}
+		out["400"] = errResp("Invalid input; nothing was recorded")
+		out["404"] = errResp("Unknown person")
+	case "targets":
+		ok = map[string]any{"description": "A page of persons (prospection's fields only)", "content": jsonContent(obj(map[string]any{
+			"items": map[string]any{"type": "array", "items": ref("Person")},
+			"next":  map[string]any{"type": "integer", "description": "Cursor of the next page (?after=)"},
+		}, "items"))}
+		out["400"] = errResp("Invalid parameter")
 	case "content":
 		ok = map[string]any{"description": "The decrypted file", "content": map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
 		out["404"] = errResp("Unknown id")
@@ -287,6 +327,11 @@ func (h *Handler) parameters(rt Route) []any {
 		}
 	case "get", "messages":
 		params = append(params, include)
+	case "targets":
+		params = append(params,
+			map[string]any{"name": "purpose", "in": "query", "required": true, "schema": enumOf([]string{"prospection_email", "prospection_phone"})},
+			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}},
+			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}})
 	}
 	return params
 }
@@ -300,6 +345,10 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref("PasswordChange")
 	case "user-create":
 		schema = ref("NewUser")
+	case "consent-create":
+		schema = ref("NewConsent")
+	case "objection-create":
+		schema = ref("NewObjection")
 	case "create", "update", "message-create":
 		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
 	default:

@@ -13,15 +13,18 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"vigie/internal/antivirus"
 	"vigie/internal/audit"
 	"vigie/internal/auth"
+	"vigie/internal/consent"
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
 	"vigie/internal/keys"
+	"vigie/internal/quoting"
 	"vigie/internal/record"
 )
 
@@ -42,6 +45,12 @@ type Config struct {
 	// PasswordHashing is the argon2id cost of new password hashes; zero means auth.DefaultArgon2.
 	// Only tests lower it (auth.TestArgon2), to create many accounts quickly.
 	PasswordHashing auth.Argon2Params
+	// Controller is who the privacy notice names as controller and DPO (VIGIE_CONTROLLER_NAME,
+	// VIGIE_CONTROLLER_ADDRESS, VIGIE_DPO_EMAIL).
+	Controller consent.Controller
+	// QuoteDataMaxAgeMonths is how old data may be before a quote needs the person to confirm it
+	// (R23; VIGIE_QUOTE_DATA_MAX_AGE_MONTHS, default 6).
+	QuoteDataMaxAgeMonths int
 }
 
 // DefaultSQLiteFile is where Vigie keeps its data when no database URL is given.
@@ -78,7 +87,30 @@ func ConfigFromEnv(c Config) Config {
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile
 	}
+	c.Controller.Name = firstSet(c.Controller.Name, os.Getenv("VIGIE_CONTROLLER_NAME"), "Dev'Immédiat, courtier en assurance automobile")
+	c.Controller.Address = firstSet(c.Controller.Address, os.Getenv("VIGIE_CONTROLLER_ADDRESS"), "12 rue de la République, 69002 Lyon")
+	c.Controller.DPOEmail = firstSet(c.Controller.DPOEmail, os.Getenv("VIGIE_DPO_EMAIL"), "dpo@dev-immediat.fr")
+	if c.QuoteDataMaxAgeMonths == 0 {
+		if n, err := strconv.Atoi(os.Getenv("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS")); err == nil {
+			c.QuoteDataMaxAgeMonths = n
+		}
+	}
+	if c.QuoteDataMaxAgeMonths == 0 {
+		c.QuoteDataMaxAgeMonths = DefaultQuoteDataMaxAgeMonths
+	}
 	return c
+}
+
+// DefaultQuoteDataMaxAgeMonths is the age past which data needs confirming before a quote uses it.
+const DefaultQuoteDataMaxAgeMonths = 6
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // App holds the wired services.
@@ -91,6 +123,8 @@ type App struct {
 	Records *record.Store
 	Auth    *auth.Service
 	Audit   *audit.Trail
+	Consent *consent.Service
+	Quoting *quoting.Service
 	Now     func() time.Time
 }
 
@@ -166,7 +200,12 @@ func (a *App) Unlock(ctx context.Context) error {
 		}
 		storeOpts = append(storeOpts, record.WithScanner(clamd))
 	}
+	if a.Config.QuoteDataMaxAgeMonths > 0 {
+		storeOpts = append(storeOpts, record.WithMaxDataAge(a.Config.QuoteDataMaxAgeMonths))
+	}
 	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now, storeOpts...)
+	a.Consent = consent.New(a.DB, kr, a.Audit, a.Now)
+	a.Quoting = quoting.New(a.DB, a.Dict, a.Records, a.Consent, kr, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil

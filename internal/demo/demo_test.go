@@ -254,8 +254,8 @@ func TestCreateUsers(t *testing.T) {
 
 // TestGeneratedValuesValidate checks every value of 2000 generated persons against the
 // dictionary, as the API would: type, size, allowed values, range, format, canonical form, the
-// store's cross-field rules, and minimisation (R02: a personal value is only collected for a
-// purpose the dictionary declares for it).
+// store's cross-field rules, minimisation (R02: a personal value is only collected for a
+// purpose the dictionary declares for it), and the sensitive-data detectors (R03–R06).
 func TestGeneratedValuesValidate(t *testing.T) {
 	dict, err := dictionary.Load()
 	if err != nil {
@@ -331,6 +331,11 @@ func checkRow(dict *dictionary.Dictionary, r row, fail func(table, column, rule 
 			fail(r.table, c.Name, fe.Rule)
 		case !canonicalEqual(got, v):
 			fail(r.table, c.Name, "not in canonical form")
+		}
+		if s, ok := v.(string); ok {
+			for _, f := range record.Sensitive(c, s) {
+				fail(r.table, c.Name, "sensitive_"+string(f.Kind)+" (the store would refuse it)")
+			}
 		}
 		if c.Personal && !slices.Contains(c.Purposes, r.prov.Purpose) {
 			fail(r.table, c.Name, "collected for purpose "+r.prov.Purpose+", which the dictionary does not allow (R02)")

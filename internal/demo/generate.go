@@ -414,6 +414,7 @@ func (g *generator) personVals(p *plan, kind, source string, created int64, purp
 	v["restricted"] = false
 	v["legal_hold"] = false
 	v["deceased"] = false
+	v["objected_prospection"] = false
 	v["created_at"] = ts(created)
 	v["updated_at"] = ts(max(created, g.lastContact))
 	p.person.prov = keys.Provenance{CollectedAt: ts(created), Channel: provenanceChannel(source), Purpose: purpose}

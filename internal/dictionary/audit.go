@@ -41,6 +41,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"vigie/internal/sensitive"
 )
 
 // Class is the audit's verdict on one legacy column (seed 002 §2).
@@ -341,8 +343,18 @@ func (sc *scan) startColumns(d *Dictionary, header []string) {
 // looksLikeData tells a header cell that is in fact a value (an extract without its header line),
 // so that it is not printed.
 func looksLikeData(h string) bool {
-	return len(h) > 80 || strings.Contains(h, "@") || countDigits(h) >= 5 || IsBloodGroup(h) ||
-		ContainsNIR(h) || ContainsCardNumber(h) || ContainsIBAN(h)
+	return len(h) > 80 || strings.Contains(h, "@") || countDigits(h) >= 5 || sensitive.IsBloodGroup(h) ||
+		len(sensitive.Scan(h, false)) > 0
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 func (d *Dictionary) columnRef(ref string) *Column {
@@ -362,42 +374,52 @@ func (sc *scan) observe(i int, cell string) {
 		return
 	}
 	st.nonEmpty++
-	if s, v := scanNIR(cell); s > 0 {
+	if s, v := sensitive.CountNIR(cell); s > 0 {
 		st.nirShaped++
 		if v > 0 {
 			st.nir++
 		}
 	}
-	if s, v := scanCard(cell); s > 0 {
+	if s, v := sensitive.CountCardNumbers(cell); s > 0 {
 		st.cardShaped++
 		if v > 0 {
 			st.card++
 		}
 	}
-	if s, v := scanIBAN(cell); s > 0 {
+	if s, v := sensitive.CountIBANs(cell); s > 0 {
 		st.ibanShaped++
 		if v > 0 {
 			st.iban++
 		}
 	}
-	folded := fold(cell)
+	var blood, health, belief bool
+	for _, f := range sensitive.Scan(cell, true) {
+		switch f.Kind {
+		case sensitive.KindBloodGroup:
+			blood = true
+		case sensitive.KindHealth:
+			health = true
+		case sensitive.KindOpinion:
+			belief = true
+		}
+	}
 	switch {
-	case len(cell) <= 60 && bloodGroupFolded(folded):
+	case len(cell) <= 60 && sensitive.IsBloodGroup(cell):
 		st.bloodValue++
-	case bloodInFolded(folded):
+	case blood:
 		st.bloodText++
 	}
 	// A single word ("Catholique") counts towards a column of such values; a word inside a
 	// sentence is sensitive on its own. This keeps surnames and town names out of it.
 	oneWord := !strings.ContainsFunc(cell, unicode.IsSpace)
-	if containsTerm(folded, healthTerms) {
+	if health {
 		if oneWord {
 			st.healthWord++
 		} else {
 			st.healthText++
 		}
 	}
-	if containsTerm(folded, opinionTerms) {
+	if belief {
 		if oneWord {
 			st.beliefWord++
 		} else {
@@ -598,7 +620,7 @@ func legacyValue(c *Column, s string) string {
 			return r
 		}, s)
 	case KindBoolean:
-		switch fold(s) {
+		switch sensitive.Fold(s) {
 		case "o", "oui", "y", "yes", "vrai", "x":
 			return "true"
 		case "n", "non", "no", "faux":

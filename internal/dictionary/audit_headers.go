@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"vigie/internal/sensitive"
 )
 
 // NormaliseHeader is how legacy headers are compared: camelCase split, lower case, accents
@@ -24,7 +26,7 @@ func NormaliseHeader(h string) string {
 	}
 	var b strings.Builder
 	under := false
-	for _, r := range fold(spaced.String()) {
+	for _, r := range sensitive.Fold(spaced.String()) {
 		switch {
 		case r == '°' || r == 'º':
 			r = 'o'

@@ -46,8 +46,11 @@ type Purpose struct {
 
 // Retention is a retention rule a table or column refers to (DESIGN §5).
 type Retention struct {
-	Code   string `json:"code"`
-	Keep   string `json:"keep"`
+	Code string `json:"code"`
+	Keep string `json:"keep"`
+	// Months is Keep as a number of months, for the rules a program applies by itself (the legacy
+	// import refuses what is already past it); 0 where the duration is not a fixed one.
+	Months int    `json:"months,omitempty"`
 	From   string `json:"from"`
 	Then   string `json:"then"`
 	Source string `json:"source"`
@@ -101,6 +104,8 @@ type Column struct {
 	PurposesOf  []string        `json:"purposes"`
 	RetentionOf string          `json:"retention"`
 	EndOfLifeOf string          `json:"end_of_life"`
+	// PublicForm columns are asked on the public online quote form: only what a quote needs (R02).
+	PublicForm bool `json:"public_form"`
 
 	// Filled by Load from the type and the table's defaults.
 	Kind          Kind
@@ -130,7 +135,7 @@ const (
 )
 
 // Categories a column may belong to.
-var Categories = []string{"identity", "contact", "vehicle", "driver", "pricing", "contract", "relationship", "free_text", "statistical", "staff", "technical"}
+var Categories = []string{"identity", "contact", "vehicle", "driver", "pricing", "contract", "relationship", "free_text", "consent", "statistical", "staff", "technical"}
 
 // EndOfLifeActions are the actions the lifecycle engine knows.
 var EndOfLifeActions = []string{"delete", "anonymise", "archive", "renew", "keep"}
@@ -237,6 +242,9 @@ func (d *Dictionary) resolve() error {
 				c.Write = nil
 			}
 			c.Purposes = or(c.PurposesOf, t.Purposes)
+			if c.PublicForm && (c.System || !slices.Contains(c.Purposes, "quotes")) {
+				errs = append(errs, fmt.Errorf("%s: asked on the public quote form but not collected for the quotes purpose (R02)", where))
+			}
 			c.RetentionRule = orString(c.RetentionOf, t.Retention)
 			c.EndOfLife = orString(c.EndOfLifeOf, t.EndOfLife)
 			checkDepts(where, c.Read)
@@ -298,6 +306,16 @@ func orString(a, b string) string {
 
 // Table returns the declared table, or nil.
 func (d *Dictionary) Table(name string) *Table { return d.byName[name] }
+
+// RetentionRule returns the retention rule with that code.
+func (d *Dictionary) RetentionRule(code string) (Retention, bool) {
+	for _, r := range d.Retention {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return Retention{}, false
+}
 
 // Department returns the department with that code.
 func (d *Dictionary) Department(code string) (Department, bool) {

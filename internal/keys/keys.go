@@ -30,6 +30,7 @@ type Keyring struct {
 	wrap         cipher.AEAD
 	indexKey     []byte
 	pseudonymKey []byte
+	signingKey   []byte
 	secrets      cipher.AEAD
 	check        string
 }
@@ -104,7 +105,7 @@ func NewKeyring(master []byte) (*Keyring, error) {
 	check := hmac.New(sha256.New, derive("key check v1"))
 	check.Write([]byte("vigie"))
 	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), pseudonymKey: derive("audit pseudonym v1"),
-		secrets: secrets, check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
+		signingKey: derive("link signing v1"), secrets: secrets, check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
 }
 
 // Check is a value stored in the database at creation and compared at every start, so that a
@@ -253,6 +254,17 @@ func (k *Keyring) BlindIndex(place, term string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(term))
 	return m.Sum(nil)[:16]
+}
+
+// Sign authenticates a message Vigie hands out and later takes back — a withdrawal link in an
+// e-mail, a review request on a public page — under a key of its own; place keeps a signature for
+// one kind of message from being accepted as another.
+func (k *Keyring) Sign(place string, msg []byte) []byte {
+	m := hmac.New(sha256.New, k.signingKey)
+	m.Write([]byte(place))
+	m.Write([]byte{0})
+	m.Write(msg)
+	return m.Sum(nil)
 }
 
 // Pseudonym is how the audit trail names a person: a keyed HMAC of the id. It reveals nothing

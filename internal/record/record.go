@@ -104,6 +104,21 @@ type Input struct {
 	Purpose string
 	// Parent is the id of the parent row for child tables (a ticket's messages).
 	Parent int64
+	// PrefillFromQuote names an earlier quote of the same person whose values fill what a new
+	// quote does not give; PersonConfirmed says the person confirmed, in this quote flow, the
+	// values the quote reuses (R22, R23).
+	PrefillFromQuote int64
+	PersonConfirmed  bool
+}
+
+// given reports whether the request sets a field.
+func (in Input) given(name string) (any, bool) {
+	if in.Text != nil {
+		v, ok := in.Text[name]
+		return v, ok
+	}
+	v, ok := in.Fields[name]
+	return v, ok
 }
 
 // Channels a value can be collected through.

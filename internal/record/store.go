@@ -25,6 +25,8 @@ type Store struct {
 	audit Auditor
 	scan  Scanner
 	now   func() time.Time
+	// maxDataAge is how many months old data may be before a quote needs it confirmed (R23).
+	maxDataAge int
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -33,7 +35,7 @@ type Store struct {
 // NewStore returns a store; audit records its reads and writes; now is the clock used for
 // timestamps and date checks.
 func NewStore(d *db.DB, dict *dictionary.Dictionary, kr *keys.Keyring, audit Auditor, now func() time.Time, opts ...StoreOption) *Store {
-	s := &Store{db: d, dict: dict, keys: kr, audit: audit, now: now, stmts: map[string]*sql.Stmt{}}
+	s := &Store{db: d, dict: dict, keys: kr, audit: audit, now: now, maxDataAge: defaultMaxDataAge, stmts: map[string]*sql.Stmt{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -102,7 +104,7 @@ func (s *Store) Get(ctx context.Context, a Actor, table string, id int64) (*Reco
 	if err := s.readableTable(a, t); err != nil {
 		return nil, err
 	}
-	recs, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, false)
+	recs, err := s.fetch(ctx, s.db, a, t, byID(a, t), []any{id}, 1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -399,6 +401,8 @@ const maxCachedStatements = 512
 // Row rules: some tables filter rows as well as fields. "purpose": a department sees only the
 // rows recorded for its own purposes (prospection notes stay with prospection). "not_archived":
 // archived rows are out of reach here (the DPO reads them through a justified archive access).
+// "not_objected": a person who objected to prospection is absent from everything prospection
+// sees, at once (R28).
 func isRowRuleColumn(t *dictionary.Table, name string) bool {
 	return name == "purpose" && t.HasRowRule("purpose") || name == "archived" && t.HasRowRule("not_archived")
 }
@@ -421,7 +425,30 @@ func rowRuleSQL(a Actor, t *dictionary.Table, nargs int) ([]string, []any) {
 	if t.HasRowRule("not_archived") {
 		where = append(where, "NOT t.archived")
 	}
+	if cond := objectionSQL(a, t); cond != "" {
+		where = append(where, cond)
+	}
 	return where, args
+}
+
+// byID selects one row by id ($1), unless an objection hides it from the actor.
+func byID(a Actor, t *dictionary.Table) string {
+	if cond := objectionSQL(a, t); cond != "" {
+		return "t.id = $1 AND " + cond
+	}
+	return "t.id = $1"
+}
+
+// objectionSQL hides from prospection the rows of people who objected to it; it applies to single
+// reads as well as lists, since such a person is simply not there for prospection.
+func objectionSQL(a Actor, t *dictionary.Table) string {
+	switch {
+	case !t.HasRowRule("not_objected") || !a.hasPurpose("prospection"):
+		return ""
+	case t.Name == "persons":
+		return "NOT t.objected_prospection"
+	}
+	return "NOT EXISTS (SELECT 1 FROM persons op WHERE op.id = t." + t.PersonColumn + " AND op.objected_prospection)"
 }
 
 func checkRowRules(a Actor, t *dictionary.Table, values map[string]any) error {
@@ -449,48 +476,10 @@ func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*R
 	if err := s.scanBlobs(ctx, t, vals); err != nil {
 		return nil, err
 	}
-	now := prov.CollectedAt
 	var id int64
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.deriveOnCreate(ctx, tx, a, t, in, vals, now); err != nil {
-			return err
-		}
-		if err := checkRowRules(a, t, vals); err != nil {
-			return err
-		}
-		var sk *keys.SubjectKey
-		if t.Name == "persons" {
-			if sk, err = s.keys.NewSubjectKey(); err != nil {
-				return err
-			}
-		} else if sk, err = s.subjectKey(ctx, tx, vals[t.PersonColumn].(int64)); err != nil {
-			return err
-		}
-		if err := s.checkReferences(ctx, tx, t, vals); err != nil {
-			return err
-		}
-		names, args := s.columnsAndArgs(t, vals, sk, prov)
-		ph := make([]string, len(names))
-		for i := range names {
-			ph[i] = "$" + strconv.Itoa(i+1)
-		}
-		query := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING id", t.Name, strings.Join(names, ", "), strings.Join(ph, ", "))
-		if err := tx.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
-			return fmt.Errorf("record: insert %s: %w", t.Name, err)
-		}
-		personID := id
-		if t.Name == "persons" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO subject_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)`,
-				id, s.keys.Wrap(id, sk), now); err != nil {
-				return fmt.Errorf("record: store subject key: %w", err)
-			}
-		} else {
-			personID = vals[t.PersonColumn].(int64)
-		}
-		if err := s.index(ctx, tx, t, id, personID, vals, false); err != nil {
-			return err
-		}
-		return s.audit.Wrote(ctx, tx, a, "create", t, id, personID, names)
+		id, err = s.insert(ctx, tx, a, t, in, vals, prov)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -498,11 +487,81 @@ func (s *Store) Create(ctx context.Context, a Actor, table string, in Input) (*R
 	return s.Get(ctx, a, table, id)
 }
 
+// CreateTx is Create inside the caller's transaction, for records that stand or fall together
+// (the public quote form's person, quote and consents); it returns the new id.
+func (s *Store) CreateTx(ctx context.Context, tx *sql.Tx, a Actor, table string, in Input) (int64, error) {
+	t, vals, prov, err := s.prepareWrite(a, table, in, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.scanBlobs(ctx, t, vals); err != nil {
+		return 0, err
+	}
+	return s.insert(ctx, tx, a, t, in, vals, prov)
+}
+
+// Validate checks a write as Create would, without writing: a form that creates several records
+// reports every refused field of all of them at once.
+func (s *Store) Validate(a Actor, table string, in Input) error {
+	_, _, _, err := s.prepareWrite(a, table, in, true)
+	return err
+}
+
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.Table, in Input, vals map[string]any, prov keys.Provenance) (int64, error) {
+	now := prov.CollectedAt
+	if err := s.deriveOnCreate(ctx, tx, a, t, in, vals, now); err != nil {
+		return 0, err
+	}
+	if t.Name == "quotes" {
+		if err := s.guardQuote(ctx, tx, a, t, in, vals, prov); err != nil {
+			return 0, err
+		}
+	}
+	if err := checkRowRules(a, t, vals); err != nil {
+		return 0, err
+	}
+	var sk *keys.SubjectKey
+	var err error
+	if t.Name == "persons" {
+		if sk, err = s.keys.NewSubjectKey(); err != nil {
+			return 0, err
+		}
+	} else if sk, err = s.subjectKey(ctx, tx, vals[t.PersonColumn].(int64)); err != nil {
+		return 0, err
+	}
+	if err := s.checkReferences(ctx, tx, t, vals); err != nil {
+		return 0, err
+	}
+	names, args := s.columnsAndArgs(t, vals, sk, prov)
+	ph := make([]string, len(names))
+	for i := range names {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	var id int64
+	query := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING id", t.Name, strings.Join(names, ", "), strings.Join(ph, ", "))
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("record: insert %s: %w", t.Name, err)
+	}
+	personID := id
+	if t.Name == "persons" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subject_keys (person_id, wrapped_key, created_at) VALUES ($1, $2, $3)`,
+			id, s.keys.Wrap(id, sk), now); err != nil {
+			return 0, fmt.Errorf("record: store subject key: %w", err)
+		}
+	} else {
+		personID = vals[t.PersonColumn].(int64)
+	}
+	if err := s.index(ctx, tx, t, id, personID, vals, false); err != nil {
+		return 0, err
+	}
+	return id, s.audit.Wrote(ctx, tx, a, "create", t, id, personID, names)
+}
+
 // Update changes the given fields of one record; the others keep their values and provenance.
 func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in Input) (*Record, error) {
 	// A row the department may not touch is refused as such, before its input is looked at.
 	if t := s.Table(table); t != nil && t.CanWrite(a.Department) && len(t.RowRules) > 0 {
-		current, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, false)
+		current, err := s.fetch(ctx, s.db, a, t, byID(a, t), []any{id}, 1, false)
 		if err != nil {
 			return nil, err
 		}
@@ -529,7 +588,7 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 		if err := checkRowRules(a, t, current[0].Values); err != nil {
 			return err
 		}
-		s.deriveOnUpdate(t, vals, now)
+		s.deriveOnUpdate(a, t, vals, now)
 		merged := maps.Clone(current[0].Values)
 		maps.Copy(merged, vals)
 		if errs := crossChecks(t, merged, vals); len(errs) > 0 {
@@ -640,28 +699,44 @@ func (s *Store) decodeInput(a Actor, t *dictionary.Table, in Input, purpose stri
 			errs = append(errs, fe)
 			continue
 		}
+		if text, ok := v.(string); ok {
+			errs = append(errs, sensitiveErrors(c, text)...)
+		}
 		vals[name] = v
 	}
 	if len(forbidden) > 0 && len(errs) == 0 {
 		return nil, &ForbiddenError{Table: t.Name, Field: strings.Join(forbidden, ", "), Reason: "ce service ne peut pas écrire ce champ"}
 	}
-	if create {
-		for _, c := range t.Columns {
-			if _, ok := vals[c.Name]; ok || c.System || c.Name == t.Parent {
-				continue
-			}
-			if d := c.DefaultValue(); d != nil {
-				vals[c.Name] = d
-			} else if !c.Nullable() && !containsField(errs, c.Name) {
-				errs = append(errs, &dictionary.FieldError{Field: c.Name, Rule: "required", Message: "ce champ est obligatoire"})
-			}
+	if in.PrefillFromQuote != 0 || in.PersonConfirmed {
+		if t.Name != "quotes" || !create {
+			errs = append(errs, &dictionary.FieldError{Field: "_prefill_from_quote", Rule: "quotes_only", Message: "seule la création d'un devis peut être préremplie ou confirmée"})
 		}
-		errs = append(errs, crossChecks(t, vals, vals)...)
+	}
+	// A quote prefilled from an earlier one is completed, then checked, once the copy is made.
+	if create && in.PrefillFromQuote == 0 {
+		errs = append(errs, completeAndCheck(t, vals, errs)...)
 	}
 	if len(errs) > 0 {
 		return nil, &ValidationError{Fields: errs}
 	}
 	return vals, nil
+}
+
+// completeAndCheck gives absent fields their default and reports required ones still missing,
+// then the rules that involve several fields.
+func completeAndCheck(t *dictionary.Table, vals map[string]any, errs []*dictionary.FieldError) []*dictionary.FieldError {
+	var out []*dictionary.FieldError
+	for _, c := range t.Columns {
+		if _, ok := vals[c.Name]; ok || c.System || c.Name == t.Parent {
+			continue
+		}
+		if d := c.DefaultValue(); d != nil {
+			vals[c.Name] = d
+		} else if !c.Nullable() && !containsField(errs, c.Name) {
+			out = append(out, &dictionary.FieldError{Field: c.Name, Rule: "required", Message: "ce champ est obligatoire"})
+		}
+	}
+	return append(out, crossChecks(t, vals, vals)...)
 }
 
 func containsField(errs []*dictionary.FieldError, name string) bool {
@@ -704,11 +779,19 @@ func (s *Store) deriveOnCreate(ctx context.Context, tx *sql.Tx, a Actor, t *dict
 		if vals["status"] == "closed" {
 			vals["closed_at"] = now
 		}
+	case "rights_requests":
+		// Art. 12(3): an answer within one month of receipt; human review belongs to the quotes
+		// department, every other right to the DPO.
+		vals["received_at"], vals["due_at"] = now, now.AddDate(0, 1, 0)
+		vals["purpose"] = "compliance"
+		if vals["type"] == "human_review" {
+			vals["purpose"] = "quotes"
+		}
 	}
 	return nil
 }
 
-func (s *Store) deriveOnUpdate(t *dictionary.Table, vals map[string]any, now time.Time) {
+func (s *Store) deriveOnUpdate(a Actor, t *dictionary.Table, vals map[string]any, now time.Time) {
 	if t.Column("updated_at") != nil {
 		vals["updated_at"] = now
 	}
@@ -717,6 +800,17 @@ func (s *Store) deriveOnUpdate(t *dictionary.Table, vals map[string]any, now tim
 		case "closed":
 			vals["closed_at"] = now
 		case "open", "pending":
+			vals["closed_at"] = nil
+		}
+	}
+	if t.Name == "rights_requests" {
+		switch vals["status"] {
+		case "closed", "refused":
+			vals["closed_at"] = now
+			if a.UserID != 0 {
+				vals["handled_by"] = a.UserID
+			}
+		case "open", "in_progress":
 			vals["closed_at"] = nil
 		}
 	}

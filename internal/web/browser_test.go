@@ -24,37 +24,10 @@ const chromiumPath = "/usr/bin/chromium"
 // through the generated form and lands on it; then prospection, in a separate browser profile,
 // is refused the quotes and does not see the birth date.
 func TestBrowser_MainFlows(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser test: %s is required under CI: %v", chromiumPath, err)
-		}
-		t.Skipf("browser test: %s not installed", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	w := newWorld(t, apptest.New(t, "sqlite"))
 	srv := httptest.NewServer(w.h)
 	defer srv.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	timeout, cancelTimeout := context.WithTimeout(allocCtx, 2*time.Minute)
-	defer cancelTimeout()
-	devis, cancelDevis := chromedp.NewContext(timeout)
-	defer cancelDevis()
+	devis := startBrowser(t)
 
 	login := func(ctx context.Context, dept string) {
 		t.Helper()
@@ -201,4 +174,38 @@ func TestBrowser_MainFlows(t *testing.T) {
 	if err != nil || collapse != "collapse" {
 		t.Errorf("the dictionary page is not styled (border-collapse %q, err %v): its style sheet was blocked", collapse, err)
 	}
+}
+
+// startBrowser starts Debian's Chromium headless for one test, in a profile of its own; it fails
+// under CI when Chromium is missing, and skips otherwise.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser test: %s is required under CI: %v", chromiumPath, err)
+		}
+		t.Skipf("browser test: %s not installed", chromiumPath)
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	timeout, cancelTimeout := context.WithTimeout(allocCtx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	ctx, cancel := chromedp.NewContext(timeout)
+	t.Cleanup(cancel)
+	return ctx
 }

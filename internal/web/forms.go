@@ -48,11 +48,13 @@ type summaryError struct {
 }
 
 type formView struct {
-	Heading           string
-	Action            string
-	Multipart         bool
-	Fields            []*formField
-	Channel           *formField
+	Heading   string
+	Action    string
+	Multipart bool
+	Fields    []*formField
+	Channel   *formField
+	// Confirm is, on a new quote, the person's confirmation of the data it reuses (R22, R23).
+	Confirm           *formField
 	Errors            []summaryError
 	Submit, Cancel    string
 	HasRequiredFields bool
@@ -310,6 +312,14 @@ func (s *server) renderForm(w http.ResponseWriter, r *http.Request, st *session,
 			v.Cancel = "/personnes/" + p
 		}
 	}
+	if !edit && res.Table == "quotes" {
+		v.Confirm = &formField{ID: "f-confirmation", Name: "_confirmation", Widget: "checkbox", Checked: values["_confirmation"] == "true",
+			Label: "La personne a confirmé, dans ce parcours de devis, les informations la concernant",
+			Help: "Nécessaire quand ses données ont été collectées pour la prospection ou il y a plus de " +
+				strconv.Itoa(s.maxDataAge()) + " mois : relisez-les-lui, corrigez-les si besoin, puis cochez.",
+			Error: errs["_person_confirmed"]}
+		v.Confirm.describe()
+	}
 	v.Multipart = slices.ContainsFunc(cols, func(c *dictionary.Column) bool { return c.Kind == dictionary.KindBlob })
 	s.render(w, r, st, status, "form", v.Heading, v)
 }
@@ -345,8 +355,10 @@ func (s *server) create(res *resource) staffHandler {
 		cols := s.formColumns(res.t, st.User.Department, false)
 		values := readForm(r, cols)
 		values["_canal"] = r.PostFormValue("_canal")
+		values["_confirmation"] = r.PostFormValue("_confirmation")
 		rec, err := s.app.Records.Create(r.Context(), st.Actor, res.Table, record.Input{
 			Text: s.textInput(cols, values, nil), Channel: values["_canal"],
+			PersonConfirmed: res.Table == "quotes" && values["_confirmation"] == "true",
 		})
 		var invalid *record.ValidationError
 		if errors.As(err, &invalid) {

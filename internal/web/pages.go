@@ -85,6 +85,9 @@ type listView struct {
 	Table             tableView
 	Next              string
 	Search            *searchView
+	// Note explains the list (what a campaign list is made of); Tabs switch between its variants.
+	Note string
+	Tabs []navItem
 }
 
 // list shows a page of a table, keyset-paginated by id (?apres=ID).
@@ -265,6 +268,8 @@ type detailView struct {
 	MessageForm *formView
 	// Accesses is "who accessed these data", on a person's page for the DPO only (audit.go).
 	Accesses *accessView
+	// Consents are a person's choices, for the departments that may read them (consents.go).
+	Consents *consentSection
 }
 
 func (s *server) detail(res *resource) staffHandler {
@@ -290,6 +295,12 @@ func (s *server) detail(res *resource) staffHandler {
 // renderDetail shows every field the store returned — the ones the department may read — with
 // its dictionary label, in dictionary order; a field it may not read is not even named.
 func (s *server) renderDetail(w http.ResponseWriter, r *http.Request, st *session, res *resource, rec *record.Record, status int, messageForm *formView) {
+	s.renderDetailWith(w, r, st, res, rec, status, messageForm, nil)
+}
+
+// renderDetailWith renders a record's page; adjust, when given, changes the view last (a message
+// to show beside a section).
+func (s *server) renderDetailWith(w http.ResponseWriter, r *http.Request, st *session, res *resource, rec *record.Record, status int, messageForm *formView, adjust func(*detailView)) {
 	dept := st.User.Department
 	v := detailView{
 		Heading:  res.t.Label + " n° " + strconv.FormatInt(rec.ID, 10),
@@ -338,6 +349,11 @@ func (s *server) renderDetail(w http.ResponseWriter, r *http.Request, st *sessio
 			return
 		}
 		v.Accesses = accesses
+		objected, _ := rec.Get("objected_prospection").(bool)
+		if v.Consents, err = s.consentSection(ctx, st, rec.ID, objected); err != nil {
+			s.fail(w, r, st, err)
+			return
+		}
 	case "documents":
 		if c := res.t.Column("content"); c != nil && c.CanRead(dept) {
 			v.Download = "/documents/" + strconv.FormatInt(rec.ID, 10) + "/contenu"
@@ -356,6 +372,9 @@ func (s *server) renderDetail(w http.ResponseWriter, r *http.Request, st *sessio
 			}
 			v.MessageForm = messageForm
 		}
+	}
+	if adjust != nil {
+		adjust(&v)
 	}
 	s.render(w, r, st, status, "detail", v.Heading, v)
 }
@@ -397,6 +416,12 @@ func (s *server) purposeName(code string) string {
 func (s *server) fieldLabel(t *dictionary.Table, name string) string {
 	if c := t.Column(name); c != nil {
 		return c.Label
+	}
+	// A field of another record, as the quote guard names them: "persons.birth_date".
+	if table, col, ok := strings.Cut(name, "."); ok {
+		if ot := s.dict.Table(table); ot != nil && ot.Column(col) != nil {
+			return ot.Label + " — " + ot.Column(col).Label
+		}
 	}
 	switch name {
 	case "_channel":

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,8 @@ var resources = []resource{
 		Columns: []string{"id", "person_id", "occurred_at", "channel", "purpose", "note"}},
 	{Path: "tickets", Table: "tickets", NewLabel: "Nouveau ticket", Editable: true,
 		Columns: []string{"id", "person_id", "subject", "status", "created_at", "updated_at"}},
+	{Path: "demandes", Table: "rights_requests", NewLabel: "Nouvelle demande", Editable: true,
+		Columns: []string{"id", "person_id", "type", "status", "channel", "received_at", "due_at"}},
 }
 
 type server struct {
@@ -119,6 +122,17 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /deconnexion", s.logout)
 	mux.Handle("POST /deconnexion/partout", s.staff(s.logoutEverywhere))
 
+	// Public: the online quote form, its result, the privacy notice, withdrawal links (public.go).
+	mux.HandleFunc("GET /demande-de-devis", s.quoteFormPage)
+	mux.HandleFunc("POST /demande-de-devis", s.submitQuote)
+	mux.HandleFunc("GET /demande-de-devis/resultat", s.quoteResult)
+	mux.HandleFunc("POST /demande-de-devis/reexamen", s.requestReview)
+	mux.HandleFunc("GET /confidentialite", s.noticePage)
+	mux.HandleFunc("GET /confidentialite/{hash}", s.noticeVersion)
+	mux.HandleFunc("GET /consentement/retrait", s.withdrawPage)
+	mux.HandleFunc("POST /consentement/retrait", s.withdraw)
+	mux.HandleFunc("GET /.well-known/gpc.json", s.gpcDeclaration)
+
 	// Everything below needs a session.
 	mux.Handle("GET /{$}", s.staff(s.home))
 	mux.Handle("GET /dictionnaire", s.staff(s.dictionaryPage))
@@ -141,6 +155,9 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /personnes/{id}", s.staff(s.detail(persons)))
 	mux.Handle("GET /personnes/{id}/modifier", s.staff(s.editForm(persons)))
 	mux.Handle("POST /personnes/{id}/modifier", s.staff(s.update(persons)))
+	mux.Handle("POST /personnes/{id}/consentements", s.staff(s.recordConsent))
+	mux.Handle("POST /personnes/{id}/opposition", s.staff(s.recordObjection))
+	mux.Handle("GET /campagnes", s.staff(s.campaign))
 
 	mux.Handle("GET /devis", s.staff(s.list(quotes)))
 	mux.Handle("GET /devis/nouveau", s.staff(s.newForm(quotes)))
@@ -176,6 +193,14 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /tickets/{id}/modifier", s.staff(s.editForm(tickets)))
 	mux.Handle("POST /tickets/{id}/modifier", s.staff(s.update(tickets)))
 	mux.Handle("POST /tickets/{id}/messages", s.staff(s.addMessage))
+
+	requests := s.res["rights_requests"]
+	mux.Handle("GET /demandes", s.staff(s.list(requests)))
+	mux.Handle("GET /demandes/nouveau", s.staff(s.newForm(requests)))
+	mux.Handle("POST /demandes/nouveau", s.staff(s.create(requests)))
+	mux.Handle("GET /demandes/{id}", s.staff(s.detail(requests)))
+	mux.Handle("GET /demandes/{id}/modifier", s.staff(s.editForm(requests)))
+	mux.Handle("POST /demandes/{id}/modifier", s.staff(s.update(requests)))
 
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
@@ -272,6 +297,9 @@ func (s *server) nav(st *session, path string) []navItem {
 			add(plural(res.t.Label), "/"+res.Path)
 		}
 	}
+	if slices.Contains(st.Actor.Purposes, "prospection") {
+		add("Campagnes", "/campagnes")
+	}
 	if users := s.dict.Table("users"); users != nil && users.CanRead(st.User.Department) {
 		add(plural(users.Label), "/utilisateurs")
 	}
@@ -296,7 +324,8 @@ func plural(label string) string {
 
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password"} {
+	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
+		"public_quote", "public_result", "notice", "withdraw"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
