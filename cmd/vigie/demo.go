@@ -52,8 +52,8 @@ func fillDemo(ctx context.Context, e env, a *app.App, persons int, seed int64) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "données de démonstration : %d personnes, %d devis, %d contrats, %d documents, %d interactions, %d tickets (%d messages) en %s\n",
-		sum.Persons, sum.Quotes, sum.Contracts, sum.Documents, sum.Interactions, sum.Tickets, sum.TicketMessages, sum.Elapsed.Round(1e7))
+	fmt.Fprintf(e.stdout, "données de démonstration : %d personnes, %d devis, %d contrats, %d documents, %d interactions, %d tickets (%d messages), %d choix de consentement en %s\n",
+		sum.Persons, sum.Quotes, sum.Contracts, sum.Documents, sum.Interactions, sum.Tickets, sum.TicketMessages, sum.Consents, sum.Elapsed.Round(1e7))
 	return printLogins(ctx, e, a)
 }
 

@@ -34,7 +34,7 @@ type Options struct {
 
 // Summary counts what Generate wrote.
 type Summary struct {
-	Persons, Quotes, Contracts, Documents, Interactions, Tickets, TicketMessages int
+	Persons, Quotes, Contracts, Documents, Interactions, Tickets, TicketMessages, Consents int
 	// PastRetention counts the persons with data past a retention period of DESIGN §5 at
 	// Options.Now: prospects not contacted for three years, quotes without contract older than two
 	// years, customers whose relationship ended three years ago, tickets closed five years ago.
@@ -190,6 +190,8 @@ func (w *writer) write(p *plan) error {
 			w.s.Tickets++
 		case "ticket_messages":
 			w.s.TicketMessages++
+		case "consents":
+			w.s.Consents++
 		}
 	}
 	return nil

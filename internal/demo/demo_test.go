@@ -27,7 +27,7 @@ var testNow = time.Date(2026, 11, 16, 9, 30, 0, 0, time.UTC)
 
 func counts(s Summary) map[string]int {
 	return map[string]int{"persons": s.Persons, "quotes": s.Quotes, "contracts": s.Contracts, "documents": s.Documents,
-		"interactions": s.Interactions, "tickets": s.Tickets, "ticket_messages": s.TicketMessages}
+		"interactions": s.Interactions, "tickets": s.Tickets, "ticket_messages": s.TicketMessages, "consents": s.Consents}
 }
 
 func countRows(t *testing.T, a *app.App, query string, args ...any) int {

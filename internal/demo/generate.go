@@ -418,6 +418,37 @@ func (g *generator) personVals(p *plan, kind, source string, created int64, purp
 	v["created_at"] = ts(created)
 	v["updated_at"] = ts(max(created, g.lastContact))
 	p.person.prov = keys.Provenance{CollectedAt: ts(created), Channel: provenanceChannel(source), Purpose: purpose}
+	g.consents(p, source, created)
+}
+
+// consents are the person's choices for the optional purposes: the web form asks all three with
+// unticked boxes; on the phone or at the agency a staff member sometimes records a choice; some
+// e-mail consents are later withdrawn through the link of a message. The old CRM's imports come
+// with none: it kept no proof of consent.
+func (g *generator) consents(p *plan, source string, created int64) {
+	choice := func(purpose string, granted bool, at int64, channel, method string) {
+		i := p.add("consents", keys.Provenance{CollectedAt: ts(at), Channel: channel, Purpose: "compliance"})
+		v := p.rows[i].vals
+		v["purpose"], v["granted"], v["given_at"], v["recorded_at"] = purpose, granted, ts(at), ts(at)
+		v["channel"], v["method"], v["notice_id"], v["recorded_by"] = channel, method, nil, nil
+	}
+	switch source {
+	case "web_form":
+		email := g.percent(35)
+		choice("prospection_email", email, created, "web_form", "checkbox")
+		choice("prospection_phone", g.percent(15), created, "web_form", "checkbox")
+		choice("performance", g.percent(55), created, "web_form", "checkbox")
+		if email && g.percent(10) {
+			choice("prospection_email", false, g.between(created, g.now), "email", "withdrawal_link")
+		}
+	case "phone", "agency":
+		if g.percent(40) {
+			choice("prospection_phone", g.percent(60), created, provenanceChannel(source), "staff_recorded")
+		}
+		if g.percent(30) {
+			choice("performance", g.percent(50), created, provenanceChannel(source), "staff_recorded")
+		}
+	}
 }
 
 func (g *generator) email(first, last name) string {

@@ -50,7 +50,7 @@ func (l *Loader) AllOrNothing() { l.allOrNothing = true }
 func (s *Store) NewSubjectKey() (*keys.SubjectKey, error) { return s.keys.NewSubjectKey() }
 
 // loaderTables is the order in which buffered rows are written, parents before children.
-var loaderTables = []string{"persons", "subject_keys", "search_index", "quotes", "contracts", "documents", "interactions", "tickets", "ticket_messages"}
+var loaderTables = []string{"persons", "subject_keys", "search_index", "quotes", "contracts", "documents", "interactions", "tickets", "ticket_messages", "consents"}
 
 const (
 	loaderFlushRows = 4000

@@ -26,10 +26,11 @@ const (
 	KindOpinion    Kind = "opinion"
 	KindCardNumber Kind = "card_number"
 	KindIBAN       Kind = "iban"
+	KindOffence    Kind = "offence"
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{KindNIR, KindBloodGroup, KindHealth, KindOpinion, KindCardNumber, KindIBAN}
+var Kinds = []Kind{KindNIR, KindBloodGroup, KindHealth, KindOpinion, KindCardNumber, KindIBAN, KindOffence}
 
 // Finding is one kind of forbidden data found in a text, and the rule it breaks.
 type Finding struct {
@@ -45,9 +46,12 @@ const (
 	iOpinion
 	iCard
 	iIBAN
+	iOffence
 )
 
-var rules = [...]string{iNIR: "R03", iBlood: "R04", iHealth: "R04", iOpinion: "R05", iCard: "R06", iIBAN: "R06"}
+// Offence data (art. 10) is forbidden by DESIGN §6; RULES.md has no rule of its own for it, and R05
+// (data never collected) is the nearest.
+var rules = [...]string{iNIR: "R03", iBlood: "R04", iHealth: "R04", iOpinion: "R05", iCard: "R06", iIBAN: "R06", iOffence: "R05"}
 
 var messages = map[Kind]string{
 	KindNIR:        "ce champ semble contenir un numéro de sécurité sociale, qui ne doit pas être collecté",
@@ -56,6 +60,7 @@ var messages = map[Kind]string{
 	KindOpinion:    "ce champ semble révéler une religion, une opinion politique ou philosophique, une appartenance syndicale ou la vie sexuelle, qui ne doivent pas être collectées",
 	KindCardNumber: "ce champ semble contenir un numéro de carte bancaire, qui ne doit pas être collecté",
 	KindIBAN:       "ce champ semble contenir un IBAN (coordonnées bancaires), qui ne doit pas être collecté",
+	KindOffence:    "ce champ semble détailler une infraction ou une condamnation (art. 10 du RGPD), qui ne doit pas être collectée : seules les questions oui/non du devis sont prévues",
 }
 
 // Message is the French refusal shown to the person typing: it names what was recognised and

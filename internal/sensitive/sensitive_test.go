@@ -248,6 +248,25 @@ func TestR05_OpinionVocabulary(t *testing.T) {
 	})
 }
 
+// TestR05_OffenceDetails: a quote asks two yes/no questions about the driver's record; details
+// of an offence or a conviction in free text are refused (art. 10, DESIGN §6).
+func TestR05_OffenceDetails(t *testing.T) {
+	checkVocabulary(t, KindOffence, []scanCase{
+		{"drink-driving", "Retrait de permis suite à une alcoolémie de 0,9 g/l", true},
+		{"drugs", "contrôlé positif aux stupéfiants", true},
+		{"hit and run", "Délit de fuite en 2021", true},
+		{"conviction", "condamné en 2019", true},
+		{"criminal record", "casier judiciaire chargé", true},
+		{"prison", "sort de prison", true},
+		{"court", "convoqué au tribunal correctionnel", true},
+
+		{"yes/no question", "suspension de permis déclarée au devis", false},
+		{"locker", "casier du vestiaire", false},
+		{"judicial alone", "une procédure judiciaire de recouvrement", false},
+		{"ordinary note", "Rappeler après 18 h.", false},
+	})
+}
+
 func TestR06_CardNumber(t *testing.T) {
 	checkKind(t, KindCardNumber, []scanCase{
 		{"Visa 16", "4970101234567893", true},

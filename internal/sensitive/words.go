@@ -30,6 +30,12 @@ const opinionTerms = `catholique protestant musulman musulmane juif juive bouddh
 	lesbienne transgenre heterosexuel communiste socialiste ecologiste anarchiste trotskiste
 	royaliste insoumis national macon maconne maconnerie`
 
+// offenceTerms detail offences and convictions (art. 10, DESIGN §6). A quote asks two yes/no
+// underwriting questions (licence suspension, cancellation by an insurer); anything more about an
+// offence is refused. "Judiciaire" counts only after "casier".
+const offenceTerms = `alcoolemie alcootest stupefiant delit delictueux condamnation condamne incarcere
+	incarceration emprisonnement prison correctionnel correctionnelle judiciaire`
+
 // bloodWords are the words a blood group is written with, and what each announces.
 var bloodWords = map[string]bloodWord{
 	"sanguin": bloodSanguin, "sanguine": bloodSanguin, "groupe": bloodGroupe, "gs": bloodGS,
@@ -54,6 +60,7 @@ var onlyAfter = map[string][]string{
 	"macon":      {"franc", "francs"},        // "franc-maçon"; "Mâcon" is a town
 	"maconne":    {"franc"},
 	"maconnerie": {"franc"},
+	"judiciaire": {"casier"},
 }
 
 // notAfter: words that do not count right after another word, where they mean something else.
@@ -82,7 +89,7 @@ var terms = func() map[string]term {
 	for _, l := range []struct {
 		list  string
 		kinds uint8
-	}{{healthTerms, 1 << iHealth}, {opinionTerms, 1 << iOpinion}} {
+	}{{healthTerms, 1 << iHealth}, {opinionTerms, 1 << iOpinion}, {offenceTerms, 1 << iOffence}} {
 		for _, w := range strings.Fields(l.list) {
 			m[w] = term{kinds: l.kinds, after: onlyAfter[w], notAfter: notAfter[w]}
 		}
