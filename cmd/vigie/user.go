@@ -46,7 +46,7 @@ func userCmd(ctx context.Context, e env) error {
 		if display == "" {
 			display = displayNameOf(*email)
 		}
-		u, err := a.Auth.CreateUser(ctx, *email, display, *department, password)
+		u, err := a.Auth.ProvisionUser(ctx, *email, display, *department, password)
 		if err != nil {
 			return err
 		}

@@ -473,7 +473,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		}
 		vals[k] = s
 	}
-	u, err := h.app.Auth.CreateUser(r.Context(), vals["email"], vals["display_name"], vals["department"], vals["password"])
+	u, err := h.app.Auth.ProvisionUser(r.Context(), vals["email"], vals["display_name"], vals["department"], vals["password"])
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -116,9 +116,20 @@ func (s *Service) Actor(u User) record.Actor {
 	return record.Actor{UserID: u.ID, Department: u.Department, Purposes: dep.Purposes}
 }
 
-// CreateUser adds a staff member. Every input is checked and the error names the field; the
-// password must satisfy the CNIL policy (package password).
+// CreateUser adds a staff member with a password of their own choosing. Every input is checked and
+// the error names the field; the password must satisfy the CNIL policy (package password).
 func (s *Service) CreateUser(ctx context.Context, email, displayName, department, pw string) (User, error) {
+	return s.createUser(ctx, email, displayName, department, pw, false)
+}
+
+// ProvisionUser adds a staff member with an initial password an administrator chose for them: it
+// serves once, to choose their own at the first sign-in (CNIL 2022-100: a password set by someone
+// else is temporary).
+func (s *Service) ProvisionUser(ctx context.Context, email, displayName, department, pw string) (User, error) {
+	return s.createUser(ctx, email, displayName, department, pw, true)
+}
+
+func (s *Service) createUser(ctx context.Context, email, displayName, department, pw string, mustChange bool) (User, error) {
 	users := s.dict.Table("users")
 	var errs []*dictionary.FieldError
 	emailV, fe := users.Column("email").DecodeString(email, s.now())
@@ -152,8 +163,8 @@ func (s *Service) CreateUser(ctx context.Context, email, displayName, department
 		return User{}, fmt.Errorf("auth: create user: %w", err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, display_name, department, password_hash, disabled, created_at, password_changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, u.Email, u.DisplayName, u.Department, hash, false, now).Scan(&u.ID)
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, display_name, department, password_hash, disabled, created_at, password_changed_at, must_change_password)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id`, u.Email, u.DisplayName, u.Department, hash, false, now, mustChange).Scan(&u.ID)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: create user: %w", err)
 	}
@@ -166,7 +177,7 @@ func (s *Service) CreateUser(ctx context.Context, email, displayName, department
 	if err := tx.Commit(); err != nil {
 		return User{}, fmt.Errorf("auth: create user: %w", err)
 	}
-	u.PasswordChangedAt = now
+	u.PasswordChangedAt, u.MustChangePassword = now, mustChange
 	return u, nil
 }
 

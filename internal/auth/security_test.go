@@ -467,3 +467,30 @@ func TestR15_ConcurrentAttemptsCannotSlipThrough(t *testing.T) {
 		}
 	})
 }
+
+// TestR13_PasswordSetByAdministratorIsTemporary: a password an administrator chose for someone
+// (web users page, API, `vigie user add`) only serves to choose their own at the first sign-in; a
+// password the person chose does not.
+func TestR13_PasswordSetByAdministratorIsTemporary(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		cases := []struct {
+			name   string
+			create func(ctx context.Context, email, name, dept, pw string) (auth.User, error)
+			want   bool
+		}{
+			{"provisioned by an administrator", a.Auth.ProvisionUser, true},
+			{"chosen by the person", a.Auth.CreateUser, false},
+		}
+		for i, c := range cases {
+			u, err := c.create(ctx, fmt.Sprintf("agent%d@courtier.example", i), "Agent", "support", testPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.Auth.ChangeRequired(ctx, u)
+			if err != nil || got != c.want {
+				t.Errorf("%s: change required %v (%v), want %v", c.name, got, err, c.want)
+			}
+		}
+	})
+}

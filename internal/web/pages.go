@@ -567,7 +567,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, st *session)
 	for _, name := range []string{"email", "display_name", "department"} {
 		values[name] = r.PostFormValue(name)
 	}
-	_, err := s.app.Auth.CreateUser(r.Context(), values["email"], values["display_name"], values["department"], r.PostFormValue("password"))
+	_, err := s.app.Auth.ProvisionUser(r.Context(), values["email"], values["display_name"], values["department"], r.PostFormValue("password"))
 	var invalid *record.ValidationError
 	switch {
 	case err == nil:
