@@ -36,7 +36,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":      {"start the server (API, web interface)", "vigie serve [--addr 127.0.0.1:8080] [--demo [--persons N]] [--tls-cert F --tls-key F | --tls-self-signed] [--database-url URL]", serve},
+		"serve":      {"start the server (API, web interface)", "vigie serve [--addr 127.0.0.1:8080] [--demo [--persons N]] [--tls-cert F --tls-key F | --tls-self-signed] [--trusted-proxies LIST] [--database-url URL]", serve},
 		"migrate":    {"apply pending database migrations", "vigie migrate [--database-url URL]", migrate},
 		"demo":       {"fill the database with deterministic French demo data and one user per department", "vigie demo [--persons N] [--seed S] [--database-url URL]", demoCmd},
 		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},

@@ -68,6 +68,7 @@ func TestCommandLine(t *testing.T) {
 		{"user with an unknown subcommand", "", []string{"user", "delete", "--email", "marie@courtier.example"}, 2, "", "vigie user passwd"},
 		{"user without subcommand", "", []string{"user"}, 2, "", "Usage"},
 		{"serve with a bad address", "", []string{"serve", "--addr", "8080"}, 1, "", "--addr"},
+		{"serve with a bad trusted proxy", "", []string{"serve", "--trusted-proxies", "proxy.local"}, 1, "", "--trusted-proxies"},
 		{"serve with a certificate and no key", "", []string{"serve", "--tls-cert", "cert.pem"}, 1, "", "go together"},
 		{"serve self-signed and with a certificate", "", []string{"serve", "--tls-self-signed", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, 1, "", "excludes"},
 		{"serve with an unreadable certificate", "", []string{"serve", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, 1, "", "--tls-cert/--tls-key"},
@@ -96,6 +97,17 @@ func TestCommandLine(t *testing.T) {
 		if code != s.code || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErrOut) {
 			t.Errorf("%s: exit %d, want %d; stdout has %q: %v; stderr has %q: %v", s.name, code, s.code,
 				s.wantOut, strings.Contains(out, s.wantOut), s.wantErrOut, strings.Contains(errOut, s.wantErrOut))
+		}
+	}
+}
+
+// TestServeRefusesABadQuoteDataAge: the R23 setting is checked at start, with its rule.
+func TestServeRefusesABadQuoteDataAge(t *testing.T) {
+	c := newCLI(t)
+	for _, v := range []string{"six", "-1", "500"} {
+		t.Setenv("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS", v)
+		if code, _, errOut := c.run("", "serve", "--addr", "127.0.0.1:0"); code != 1 || !strings.Contains(errOut, "VIGIE_QUOTE_DATA_MAX_AGE_MONTHS") {
+			t.Errorf("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS=%s: exit %d", v, code)
 		}
 	}
 }

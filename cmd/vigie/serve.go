@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"vigie/internal/app"
@@ -19,6 +20,7 @@ const DefaultAddr = "127.0.0.1:8080"
 
 func serve(ctx context.Context, e env) error {
 	var cfg app.Config
+	var err error
 	fs := flags("serve", e, &cfg)
 	addr := fs.String("addr", DefaultAddr, "address to listen on")
 	withDemo := fs.Bool("demo", false, "on an empty database: migrate, fill with demo data and create one user per department")
@@ -26,8 +28,12 @@ func serve(ctx context.Context, e env) error {
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, Vigie serves HTTPS")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start, for trials on this machine")
-	if err := parse(fs, e.args, 0); err != nil {
+	proxies := fs.String("trusted-proxies", os.Getenv("VIGIE_TRUSTED_PROXIES"), "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
+	if err = parse(fs, e.args, 0); err != nil {
 		return err
+	}
+	if cfg.TrustedProxies, err = server.ParseTrustedProxies(*proxies); err != nil {
+		return fmt.Errorf("--trusted-proxies (VIGIE_TRUSTED_PROXIES): %w", err)
 	}
 	tlsConf, err := tlsSettings(*certFile, *keyFile, *selfSigned, *addr, e)
 	if err != nil {

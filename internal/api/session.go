@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"vigie/internal/auth"
 	"vigie/internal/record"
+	"vigie/internal/reqlog"
 )
 
 // SessionBody is the answer to a login.
@@ -59,21 +59,12 @@ func credentials(w http.ResponseWriter, r *http.Request, required, optional []st
 	return out, true
 }
 
-// clientAddress is the source address failures are throttled by (R15).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func attempt(r *http.Request, creds map[string]string) auth.Attempt {
 	code := creds["totp"]
 	if code == "" {
 		code = creds["recovery_code"]
 	}
-	return auth.Attempt{Email: creds["email"], Password: creds["password"], Code: code, Address: clientAddress(r)}
+	return auth.Attempt{Email: creds["email"], Password: creds["password"], Code: code, Address: reqlog.ClientAddress(r)}
 }
 
 // login exchanges an email, a password and a TOTP code (or a recovery code) for a session token.

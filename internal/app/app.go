@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -48,6 +49,9 @@ type Config struct {
 	// Controller is who the privacy notice names as controller and DPO (VIGIE_CONTROLLER_NAME,
 	// VIGIE_CONTROLLER_ADDRESS, VIGIE_DPO_EMAIL).
 	Controller consent.Controller
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client
+	// (VIGIE_TRUSTED_PROXIES or serve --trusted-proxies); none by default.
+	TrustedProxies []netip.Prefix
 	// QuoteDataMaxAgeMonths is how old data may be before a quote needs the person to confirm it
 	// (R23; VIGIE_QUOTE_DATA_MAX_AGE_MONTHS, default 6).
 	QuoteDataMaxAgeMonths int
@@ -90,10 +94,12 @@ func ConfigFromEnv(c Config) Config {
 	c.Controller.Name = firstSet(c.Controller.Name, os.Getenv("VIGIE_CONTROLLER_NAME"), "Dev'Immédiat, courtier en assurance automobile")
 	c.Controller.Address = firstSet(c.Controller.Address, os.Getenv("VIGIE_CONTROLLER_ADDRESS"), "12 rue de la République, 69002 Lyon")
 	c.Controller.DPOEmail = firstSet(c.Controller.DPOEmail, os.Getenv("VIGIE_DPO_EMAIL"), "dpo@dev-immediat.fr")
-	if c.QuoteDataMaxAgeMonths == 0 {
-		if n, err := strconv.Atoi(os.Getenv("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS")); err == nil {
-			c.QuoteDataMaxAgeMonths = n
+	if v := os.Getenv("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS"); c.QuoteDataMaxAgeMonths == 0 && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1 // refused by Open, with the rule
 		}
+		c.QuoteDataMaxAgeMonths = n
 	}
 	if c.QuoteDataMaxAgeMonths == 0 {
 		c.QuoteDataMaxAgeMonths = DefaultQuoteDataMaxAgeMonths
@@ -131,6 +137,9 @@ type App struct {
 // Open connects to the database and loads the dictionary. Keys are loaded by Unlock, once the
 // schema is known to be current.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if n := cfg.QuoteDataMaxAgeMonths; n < 0 || n > 120 {
+		return nil, errors.New("app: VIGIE_QUOTE_DATA_MAX_AGE_MONTHS: want a whole number of months from 1 to 120")
+	}
 	dict, err := dictionary.Load()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ package reqlog
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 )
@@ -59,4 +60,15 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.status),
 			slog.Duration("duration", time.Since(start)), slog.String("department", i.department))
 	})
+}
+
+// ClientAddress is the address a request came from, without its port: what failures are
+// throttled by (R15). Behind a trusted reverse proxy the server has already put the client's
+// address in RemoteAddr (server.realClient).
+func ClientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -17,7 +17,7 @@ func New(a *app.App, web http.Handler) http.Handler {
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("GET /healthz", apiHandler)
 	mux.Handle("/", web)
-	return reqlog.Middleware(a.Log, securityHeaders(mux))
+	return realClient(a.Config.TrustedProxies, reqlog.Middleware(a.Log, securityHeaders(mux)))
 }
 
 // securityHeaders are set on every answer; pages may tighten them further.

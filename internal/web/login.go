@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"vigie/internal/auth"
 	"vigie/internal/record"
+	"vigie/internal/reqlog"
 )
 
 // Signing in takes steps (R12–R15): the password (POST /connexion), then the second factor — a
@@ -44,15 +44,6 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, nil, http.StatusOK, "login", "Connexion", loginView{Next: next})
 }
 
-// clientAddress is the source address failures are throttled by.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // login checks the password, then sends the browser to the second factor.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -61,7 +52,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("suivant"))
-	u, err := s.app.Auth.CheckPassword(r.Context(), auth.Attempt{Email: email, Password: r.PostFormValue("password"), Address: clientAddress(r)})
+	u, err := s.app.Auth.CheckPassword(r.Context(), auth.Attempt{Email: email, Password: r.PostFormValue("password"), Address: reqlog.ClientAddress(r)})
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		s.render(w, r, nil, http.StatusUnauthorized, "login", "Connexion", loginView{Email: email, Next: next, Error: loginFailed})
 		return
@@ -371,7 +362,7 @@ func (s *server) changeOwnPassword(w http.ResponseWriter, r *http.Request, st *s
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	r.ParseForm()
 	view := passwordView{Current: true, Action: "/mot-de-passe"}
-	_, err := s.app.Auth.CheckPassword(r.Context(), auth.Attempt{Email: st.User.Email, Password: r.PostFormValue("password"), Address: clientAddress(r)})
+	_, err := s.app.Auth.CheckPassword(r.Context(), auth.Attempt{Email: st.User.Email, Password: r.PostFormValue("password"), Address: reqlog.ClientAddress(r)})
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		view.Error = "Mot de passe actuel incorrect."
