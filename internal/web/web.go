@@ -67,6 +67,16 @@ var resources = []resource{
 		Columns: []string{"id", "person_id", "type", "status", "channel", "received_at", "due_at"}},
 }
 
+// ResourcePaths maps each CRM table the staff pages serve to its French path ("persons" →
+// "personnes"), so that a test can derive what each department may open from the dictionary.
+func ResourcePaths() map[string]string {
+	out := make(map[string]string, len(resources))
+	for _, r := range resources {
+		out[r.Table] = r.Path
+	}
+	return out
+}
+
 type server struct {
 	app   *app.App
 	dict  *dictionary.Dictionary
