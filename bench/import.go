@@ -22,9 +22,9 @@ import (
 
 // importBench generates a legacy extract of o.importRows rows — with a NIR column and a free-text
 // column, as the old CRM had — imports it with `vigie import legacy`'s code (mapping, audit,
-// validation, scanning of every cell, encryption, blind indexes, provenance), then inserts the
-// same rows raw: the CSV read and written as they are into a table of as many text columns, with
-// multi-row INSERTs in one transaction, no validation, no encryption.
+// validation, scanning of every cell, suppression list, encryption, blind indexes, provenance),
+// then inserts the same rows raw: the CSV read and written as they are into a table of as many
+// text columns, with multi-row INSERTs in one transaction, no validation, no encryption.
 func importBench(ctx context.Context, o options, dbName string) (string, error) {
 	path := filepath.Join(o.dir, fmt.Sprintf("legacy-%d.csv", o.importRows))
 	if _, err := os.Stat(path); err != nil || !o.reuse {
@@ -64,7 +64,7 @@ func importBench(ctx context.Context, o options, dbName string) (string, error) 
 	info, _ := f.Stat()
 	fmt.Fprintf(os.Stderr, "%s: importing %d rows…\n", dbName, o.importRows)
 	start := time.Now()
-	rep, err := importer.Import(ctx, f, a.Records, noSuppressions{}, importer.Options{Mapping: mapping, Progress: os.Stderr, Size: info.Size()})
+	rep, err := importer.Import(ctx, f, a.Records, a.Consent, importer.Options{Mapping: mapping, Progress: os.Stderr, Size: info.Size()})
 	if err != nil {
 		return "", err
 	}
@@ -81,10 +81,6 @@ func importBench(ctx context.Context, o options, dbName string) (string, error) 
 	return fmt.Sprintf("%s: legacy import of %d rows (%d persons, %d quotes, %d NIR cells dropped): vigie %s, %.0f rows/s; raw multi-row INSERT %s, %.0f rows/s; vigie/raw %.2f",
 		dbName, rep.Rows, rep.Persons, rep.Quotes, droppedNIR(rep), vigie.Round(time.Millisecond), vRate, raw.Round(time.Millisecond), rRate, vRate/rRate), nil
 }
-
-type noSuppressions struct{}
-
-func (noSuppressions) Suppressed(context.Context, string, string) (bool, error) { return false, nil }
 
 func droppedNIR(r *importer.Report) int64 {
 	var n int64

@@ -43,7 +43,7 @@ func commands() map[string]command {
 		"import": {"bring in a legacy CRM extract: forbidden and unknown columns dropped, cells scanned, a report of what was kept and why",
 			"vigie import legacy FILE.csv --mapping MAP.json [--dry-run] [--now AAAA-MM-JJ] [--format text|json] [--database-url URL]\n" +
 				"       e.g. vigie import legacy ancien_crm.csv --mapping ancien_crm.json --dry-run   (mapping format: DEVELOPERS.md, \"Legacy import\")", importCmd},
-		"scan": {"look for sensitive data already stored (NIR, health, opinions, card numbers, IBANs) and report it",
+		"scan": {"look for sensitive data already stored (NIR, health, opinions, offences, card numbers, IBANs) and report it",
 			"vigie scan [--format text|json] [--database-url URL]   (exit status 1 when something is found)", scanCmd},
 		"audit": {"verify the audit trail, export a signed checkpoint, apply its retention",
 			"vigie audit verify [--from-checkpoint FILE] [--format text|json]\n       vigie audit checkpoint --out FILE\n       vigie audit purge\n       vigie audit retention [--months N]", auditCmd},
@@ -120,12 +120,22 @@ func flags(name string, e env, cfg *app.Config) *flag.FlagSet {
 
 // parse parses flags and refuses stray arguments beyond the allowed positional count.
 func parse(fs *flag.FlagSet, args []string, positional int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	// Flags may come before or after the positional arguments ("audit FILE --format json"): the
+	// flag package stops at the first non-flag, so parsing resumes after each one.
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
 		}
-		return errUsage
+		if fs.NArg() == 0 {
+			break
+		}
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
 	}
+	fs.Parse(append([]string{"--"}, rest...))
 	if fs.NArg() > positional {
 		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(positional))
 		fs.Usage()

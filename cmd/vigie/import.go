@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -29,11 +27,10 @@ func importCmd(ctx context.Context, e env) error {
 	dryRun := fs.Bool("dry-run", false, "read, check and report without writing anything")
 	nowFlag := fs.String("now", "", "day retention periods are counted back from, AAAA-MM-JJ (default: today)")
 	format := fs.String("format", "text", "report format: text or json")
-	files, err := parseAround(fs, e.args[1:])
-	if err != nil {
+	if err := parse(fs, e.args[1:], 1); err != nil {
 		return err
 	}
-	if len(files) != 1 || *mappingFile == "" {
+	if fs.NArg() != 1 || *mappingFile == "" {
 		fmt.Fprintln(e.stderr, "vigie import legacy: the CSV file and --mapping are required")
 		fs.Usage()
 		return errUsage
@@ -43,6 +40,7 @@ func importCmd(ctx context.Context, e env) error {
 	}
 	var now time.Time
 	if *nowFlag != "" {
+		var err error
 		if now, err = time.Parse(dictionary.DateLayout, *nowFlag); err != nil {
 			return fmt.Errorf("--now %q: want a date AAAA-MM-JJ", *nowFlag)
 		}
@@ -61,7 +59,7 @@ func importCmd(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(files[0])
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("open extract: %w", err)
 	}
@@ -70,7 +68,13 @@ func importCmd(ctx context.Context, e env) error {
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	rep, err := importer.Import(ctx, f, a.Records, importSuppressions(a), importer.Options{
+	// The suppression list (R28: keyed hashes of the e-mails and phones of people who objected to
+	// prospection) is read once: one lookup in memory per row rather than one query.
+	supp, err := a.Consent.Suppressions(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := importer.Import(ctx, f, a.Records, supp, importer.Options{
 		Mapping: mapping, Now: now, DryRun: *dryRun, Progress: e.stderr, Size: size,
 		BeforeCommit: func(ctx context.Context, tx *sql.Tx, r *importer.Report) error {
 			return a.Audit.AppendTx(ctx, tx, importEvent(r))
@@ -86,34 +90,6 @@ func importCmd(ctx context.Context, e env) error {
 	}
 	return rep.WriteText(e.stdout)
 }
-
-// parseAround parses flags written before or after the file name, as the usage shows them (the
-// flag package alone stops at the first argument that is not a flag).
-func parseAround(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, errUsage
-		}
-		if fs.NArg() == 0 {
-			return files, nil
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// importSuppressions is the list of persons who objected to prospection or were erased (R28),
-// which the import consults before bringing anyone back. The consent package wires the real one
-// (table suppressions); until then nobody is on it.
-func importSuppressions(*app.App) importer.Suppressions { return noSuppressions{} }
-
-type noSuppressions struct{}
-
-func (noSuppressions) Suppressed(context.Context, string, string) (bool, error) { return false, nil }
 
 // importEvent records the import in the audit trail (R16), in the import's own transaction: one
 // event with the counts, since the rows themselves carry their source and provenance.

@@ -77,6 +77,8 @@ func TestCommandLine(t *testing.T) {
 		{"dictionary unknown format", "", []string{"dictionary", "--format", "pdf"}, 1, "", "want md or html"},
 		{"dictionary audit without a file", "", []string{"dictionary", "audit"}, 2, "", "CSV file"},
 		{"dictionary audit of a missing file", "", []string{"dictionary", "audit", "/nonexistent.csv"}, 1, "", "open extract"},
+		{"dictionary audit, flags after the file", "", []string{"dictionary", "audit", "/nonexistent.csv", "--format", "json"}, 1, "", "open extract"},
+		{"dictionary audit, two files", "", []string{"dictionary", "audit", "a.csv", "b.csv"}, 2, "", `unexpected argument "b.csv"`},
 		{"demo with a negative count", "", []string{"demo", "--persons", "-1"}, 1, "", "--persons"},
 		{"audit verify", "", []string{"audit", "verify"}, 0, "OK: the trail verifies", ""},
 		{"audit checkpoint without --out", "", []string{"audit", "checkpoint"}, 1, "", "--out is required"},

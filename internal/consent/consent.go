@@ -396,9 +396,8 @@ func (s *Service) suppress(ctx context.Context, tx *sql.Tx, personID int64, now 
 	return nil
 }
 
-// Suppressed reports whether an e-mail or a phone number (canonical, as the dictionary decodes
-// them) belongs to someone who objected to prospection.
-func (s *Service) Suppressed(ctx context.Context, email, phone string) (bool, error) {
+// contactHashes are the suppression-list entries an e-mail and a phone number would have.
+func (s *Service) contactHashes(email, phone string) []any {
 	var hashes []any
 	if email != "" {
 		hashes = append(hashes, hex.EncodeToString(s.keys.BlindIndex("persons.email", strings.ToLower(email))))
@@ -406,6 +405,49 @@ func (s *Service) Suppressed(ctx context.Context, email, phone string) (bool, er
 	if phone != "" {
 		hashes = append(hashes, hex.EncodeToString(s.keys.BlindIndex("persons.phone", strings.ToLower(phone))))
 	}
+	return hashes
+}
+
+// SuppressionList is the suppression list read once, for a bulk job that checks every row (a
+// legacy import): one lookup in memory instead of one query per row. Entries added after it was
+// read are not seen; a job that runs for minutes reads it at its start.
+type SuppressionList struct {
+	s      *Service
+	hashes map[string]bool
+}
+
+// Suppressions reads the prospection suppression list into memory.
+func (s *Service) Suppressions(ctx context.Context) (*SuppressionList, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT hash FROM suppressions WHERE purpose = 'prospection'`)
+	if err != nil {
+		return nil, fmt.Errorf("consent: read suppression list: %w", err)
+	}
+	defer rows.Close()
+	l := &SuppressionList{s: s, hashes: map[string]bool{}}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("consent: read suppression list: %w", err)
+		}
+		l.hashes[strings.TrimSpace(h)] = true
+	}
+	return l, rows.Err()
+}
+
+// Suppressed is Service.Suppressed against the list as read.
+func (l *SuppressionList) Suppressed(_ context.Context, email, phone string) (bool, error) {
+	for _, h := range l.s.contactHashes(email, phone) {
+		if l.hashes[h.(string)] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Suppressed reports whether an e-mail or a phone number (canonical, as the dictionary decodes
+// them) belongs to someone who objected to prospection.
+func (s *Service) Suppressed(ctx context.Context, email, phone string) (bool, error) {
+	hashes := s.contactHashes(email, phone)
 	if len(hashes) == 0 {
 		return false, nil
 	}

@@ -209,6 +209,10 @@ func TestR28_ObjectionIsAbsoluteAndSuppressesReentry(t *testing.T) {
 		if _, err := a.Records.Get(ctx, devis, "persons", id); err != nil {
 			t.Errorf("the quotes department lost the person (objection is to prospection only): %v", err)
 		}
+		suppressions, err := a.Consent.Suppressions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range []struct {
 			email, phone string
 			want         bool
@@ -221,6 +225,10 @@ func TestR28_ObjectionIsAbsoluteAndSuppressesReentry(t *testing.T) {
 			got, err := a.Consent.Suppressed(ctx, c.email, c.phone)
 			if err != nil || got != c.want {
 				t.Errorf("Suppressed(%q, %q) = %v, %v; want %v", strings.Repeat("*", len(c.email)), strings.Repeat("*", len(c.phone)), got, err, c.want)
+			}
+			// The list read once for a bulk job (a legacy import) answers the same.
+			if got, err := suppressions.Suppressed(ctx, c.email, c.phone); err != nil || got != c.want {
+				t.Errorf("SuppressionList.Suppressed(%q, %q) = %v, %v; want %v", strings.Repeat("*", len(c.email)), strings.Repeat("*", len(c.phone)), got, err, c.want)
 			}
 		}
 	})

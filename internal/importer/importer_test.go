@@ -330,6 +330,7 @@ func TestR07_LegacyImportBadInput(t *testing.T) {
 		message string
 	}{
 		{"empty", nil, false, importer.ErrEmptyFile, "vide"},
+		{"a byte-order mark and nothing else", []byte("\ufeff\r\n"), false, importer.ErrEmptyFile, "vide"},
 		{"UTF-16", utf16, false, importer.ErrUTF16, "iconv -f UTF-16"},
 		{"Latin-1 in the first rows", latin1, false, importer.ErrNotUTF8, "ligne 4 : "},
 		{"Latin-1 after the first mebibyte of a file", late.Bytes(), false, importer.ErrNotUTF8, lateLine},
@@ -402,6 +403,11 @@ func TestR07_LegacyImportRefusesIncompleteMappings(t *testing.T) {
 		{"bad date format", edit(func(m map[string]any) { m["date_formats"] = []string{"JJ/MM/AAAA"} }), "not a Go layout", false},
 		{"two columns, one field", edit(func(m map[string]any) { cols(m)["ville"] = "persons.last_name" }), "both map to persons.last_name", false},
 		{"unknown key", `{"purpose":"quotes","colonnes":{}}`, "unknown field", false},
+		{"default outside the purpose", edit(func(m map[string]any) {
+			m["defaults"] = map[string]string{"persons.birth_date": "1980-01-01"}
+			m["purpose"] = "prospection"
+		}), "not collected for the purpose prospection", false},
+		{"invalid default", edit(func(m map[string]any) { m["defaults"] = map[string]string{"quotes.coverage": "omnium"} }), "defaults: quotes.coverage", false},
 		{"absent header", edit(func(m map[string]any) { cols(m)["fax"] = "drop" }), `"fax" du fichier de correspondance n'est pas dans l'en-tête`, true},
 		{"required quote field missing", edit(func(m map[string]any) { delete(cols(m), "modele") }), "quotes.vehicle_model est obligatoire", true},
 	} {

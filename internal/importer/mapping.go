@@ -123,6 +123,9 @@ func (m *Mapping) check(d *dictionary.Dictionary) error {
 		if _, fe := c.DecodeString(v, time.Now()); fe != nil {
 			errs = append(errs, fmt.Errorf("defaults: %s: %s (%s)", ref, fe.Message, fe.Rule))
 		}
+		if !slices.Contains(c.Purposes, m.Purpose) {
+			errs = append(errs, fmt.Errorf("defaults: %s is not collected for the purpose %s (R02)", ref, m.Purpose))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -50,7 +50,7 @@ type cellDrop struct {
 var kindLabels = map[sensitive.Kind]string{
 	sensitive.KindNIR: "NIR", sensitive.KindBloodGroup: "groupe sanguin", sensitive.KindHealth: "santé",
 	sensitive.KindOpinion: "opinions, religion, syndicat, vie sexuelle", sensitive.KindCardNumber: "carte bancaire",
-	sensitive.KindIBAN: "IBAN",
+	sensitive.KindIBAN: "IBAN", sensitive.KindOffence: "infractions",
 }
 
 func kindLabel(k sensitive.Kind) string {
