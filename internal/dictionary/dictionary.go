@@ -104,8 +104,10 @@ type Column struct {
 	PurposesOf  []string        `json:"purposes"`
 	RetentionOf string          `json:"retention"`
 	EndOfLifeOf string          `json:"end_of_life"`
-	// PublicForm columns are asked on the public online quote form: only what a quote needs (R02).
-	PublicForm bool `json:"public_form"`
+	// PublicForm is "required" or "optional" for the columns the public online quote form asks:
+	// only what a quote needs (R02). A nullable column may be required there (a quote is priced
+	// from the birth date) while staff may record a person without it.
+	PublicForm string `json:"public_form"`
 
 	// Filled by Load from the type and the table's defaults.
 	Kind          Kind
@@ -242,7 +244,10 @@ func (d *Dictionary) resolve() error {
 				c.Write = nil
 			}
 			c.Purposes = or(c.PurposesOf, t.Purposes)
-			if c.PublicForm && (c.System || !slices.Contains(c.Purposes, "quotes")) {
+			if c.PublicForm != "" && c.PublicForm != "required" && c.PublicForm != "optional" {
+				errs = append(errs, fmt.Errorf("%s: public_form must be required or optional", where))
+			}
+			if c.PublicForm != "" && (c.System || !slices.Contains(c.Purposes, "quotes")) {
 				errs = append(errs, fmt.Errorf("%s: asked on the public quote form but not collected for the quotes purpose (R02)", where))
 			}
 			c.RetentionRule = orString(c.RetentionOf, t.Retention)

@@ -58,12 +58,12 @@ type Result struct {
 // quote's.
 func FormColumns(d *dictionary.Dictionary) (person, quote []*dictionary.Column) {
 	for _, c := range d.Table("persons").Columns {
-		if c.PublicForm {
+		if c.PublicForm != "" {
 			person = append(person, c)
 		}
 	}
 	for _, c := range d.Table("quotes").Columns {
-		if c.PublicForm {
+		if c.PublicForm != "" {
 			quote = append(quote, c)
 		}
 	}
@@ -100,6 +100,13 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	}
 	if err := collect(s.records.Validate(Public, "persons", personIn), ""); err != nil {
 		return Result{}, err
+	}
+	// What the store may leave empty for staff, the form needs: the tariff prices from the birth
+	// date and the postal code, and the quote is sent by e-mail.
+	for _, c := range personCols {
+		if c.PublicForm == "required" && strings.TrimSpace(person[c.Name]) == "" && !slices.ContainsFunc(errs, func(fe *dictionary.FieldError) bool { return fe.Field == c.Name }) {
+			errs = append(errs, &dictionary.FieldError{Field: c.Name, Rule: "required", Message: "ce champ est obligatoire pour établir un devis"})
+		}
 	}
 	probe := record.Input{Text: withPerson(quote, "1"), Channel: "web_form", Purpose: "quotes"}
 	if err := collect(s.records.Validate(Public, "quotes", probe), "person_id"); err != nil {

@@ -212,6 +212,7 @@ func TestFormRefusalWritesNothing(t *testing.T) {
 		req.Notice = publish(t, a)
 		req.Person["postal_code"] = "6900"
 		delete(req.Person, "last_name")
+		req.Person["birth_date"] = ""
 		req.Quote["vehicle_energy"] = "vapeur"
 		before := []int{count(t, a, "persons"), count(t, a, "quotes"), count(t, a, "consents")}
 		_, err := a.Quoting.Submit(ctx, req)
@@ -223,7 +224,7 @@ func TestFormRefusalWritesNothing(t *testing.T) {
 		for _, fe := range ve.Fields {
 			got[fe.Field] = fe.Rule
 		}
-		for field, rule := range map[string]string{"postal_code": "format", "last_name": "required", "vehicle_energy": "enum"} {
+		for field, rule := range map[string]string{"postal_code": "format", "last_name": "required", "birth_date": "required", "vehicle_energy": "enum"} {
 			if !strings.HasPrefix(got[field], rule) {
 				t.Errorf("%s: rule %q, want %q (all: %v)", field, got[field], rule, got)
 			}

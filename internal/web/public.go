@@ -89,6 +89,9 @@ func (s *server) renderQuoteForm(w http.ResponseWriter, r *http.Request, status 
 // needs rather than staff help.
 func (s *server) publicField(t *dictionary.Table, c *dictionary.Column, values, errs map[string]string) *formField {
 	f := s.field(t, c, values, errs)
+	if c.PublicForm == "required" && c.Kind != dictionary.KindBoolean {
+		f.Required = true
+	}
 	if _, ok := errs[c.Name]; !ok && c.Name == "postal_code" {
 		if e, ok := errs["departement"]; ok {
 			f.Error = e
