@@ -117,44 +117,86 @@ func seedTrail(t *testing.T, a *app.App, n int) {
 	}
 }
 
+// TestR16_BatchesOfAnySizeAreChained: a batch is written as one statement per event (SQLite) or
+// per 500 events (PostgreSQL); batches of any size chain and verify.
+func TestR16_BatchesOfAnySizeAreChained(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		total := 0
+		for _, n := range []int{1, 500, 1001} {
+			batch := make([]audit.Event, n)
+			for i := range batch {
+				batch[i] = audit.Event{UserID: 5, Department: "support", Action: "update", Table: "tickets", RowID: int64(i + 1), Fields: "status"}
+			}
+			if err := a.DB.InTx(ctx, func(tx *sql.Tx) error { return a.Audit.AppendTx(ctx, tx, batch...) }); err != nil {
+				t.Fatal(err)
+			}
+			total += n
+		}
+		r := verify(t, a, nil)
+		if !r.OK() || r.Chains[0].Events != int64(total) || r.Chains[0].Last != int64(total) {
+			t.Errorf("after batches of 1, 500 and 1001 events: %+v, problems %v", r.Chains[0], r.Problems)
+		}
+	})
+}
+
 // TestR16_VerifyDetectsTampering: each way of editing the audit table directly is detected, and
 // verification names the first event that is wrong.
 func TestR16_VerifyDetectsTampering(t *testing.T) {
 	cases := []struct {
 		name    string
-		tamper  []string // SQL run against the database; $K is the tampered seq
+		tamper  []string // SQL run against the database
 		useFile bool     // verify against a checkpoint exported before the tampering
 		wantSeq int64
 		want    string
+		only    string // the one database where the case applies; "" for both
 	}{
-		{"modified", []string{`UPDATE audit_events SET department = 'dpo' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash"},
-		{"deleted", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 7`}, false, 7, "missing"},
+		{"modified", []string{`UPDATE audit_events SET department = 'dpo' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		// Every stored column is covered by the hash.
+		{"modified time", []string{`UPDATE audit_events SET at_us = at_us + 1 WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified user", []string{`UPDATE audit_events SET user_id = 6 WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified action", []string{`UPDATE audit_events SET action = 'read' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified table", []string{`UPDATE audit_events SET table_name = 'persons' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified row", []string{`UPDATE audit_events SET row_id = 70 WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified subject", []string{`UPDATE audit_events SET subject = hash WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified fields", []string{`UPDATE audit_events SET fields = 'email' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified purpose", []string{`UPDATE audit_events SET purpose = 'support' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified detail", []string{`UPDATE audit_events SET detail = 'x' WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"modified hash", []string{`UPDATE audit_events SET hash = subject WHERE chain = 'record' AND seq = 7`}, false, 7, "does not match its hash", ""},
+		{"moved to the other chain", []string{`UPDATE audit_events SET chain = 'access', seq = 1000 WHERE chain = 'record' AND seq = 7`}, false, 7, "missing", ""},
+		// SQLite stores any type in any column, and reads 5.4 or '7x' as the integers 5 and 7.
+		{"a number stored as a real", []string{`UPDATE audit_events SET user_id = 5.4 WHERE chain = 'record' AND seq = 7`}, false, 7, "number stored as another type", "sqlite"},
+		{"a number stored as text", []string{`UPDATE audit_events SET row_id = row_id || 'x' WHERE chain = 'record' AND seq = 7`}, false, 7, "number stored as another type", "sqlite"},
+		{"deleted", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 7`}, false, 7, "missing", ""},
 		// Verification checks ranges of the chain in parallel: the edges of a range are covered too.
-		{"deleted at the end of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 10`}, false, 10, "missing"},
-		{"deleted at the start of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 11`}, false, 11, "missing"},
-		{"modified at the start of a range", []string{`UPDATE audit_events SET fields = 'email' WHERE chain = 'record' AND seq = 11`}, false, 11, "does not match its hash"},
+		{"deleted at the end of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 10`}, false, 10, "missing", ""},
+		{"deleted at the start of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 11`}, false, 11, "missing", ""},
+		{"modified at the start of a range", []string{`UPDATE audit_events SET fields = 'email' WHERE chain = 'record' AND seq = 11`}, false, 11, "does not match its hash", ""},
 		{"inserted", []string{
 			`UPDATE audit_events SET seq = seq + 1000 WHERE chain = 'record' AND seq >= 7`,
 			`UPDATE audit_events SET seq = seq - 999 WHERE chain = 'record' AND seq >= 1007`,
 			`INSERT INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash)
 			 SELECT chain, 7, at_us, user_id, 'dpo', action, table_name, row_id, subject, fields, purpose, detail, hash FROM audit_events WHERE chain = 'record' AND seq = 6`,
 			`UPDATE audit_heads SET seq = seq + 1 WHERE chain = 'record'`,
-		}, false, 7, "does not match its hash"},
+		}, false, 7, "does not match its hash", ""},
 		{"reordered", []string{
 			`UPDATE audit_events SET seq = 1000 WHERE chain = 'record' AND seq = 7`,
 			`UPDATE audit_events SET seq = 7 WHERE chain = 'record' AND seq = 8`,
 			`UPDATE audit_events SET seq = 8 WHERE chain = 'record' AND seq = 1000`,
-		}, false, 7, "does not match its hash"},
+		}, false, 7, "does not match its hash", ""},
 		{"truncated with the head moved back", []string{
 			`DELETE FROM audit_events WHERE chain = 'record' AND seq > 15`,
 			`UPDATE audit_heads SET seq = 15, hash = (SELECT hash FROM audit_events WHERE chain = 'record' AND seq = 15) WHERE chain = 'record'`,
 			`DELETE FROM audit_checkpoints WHERE chain = 'record' AND seq > 15`,
-		}, true, 16, "truncated"},
-		{"truncated, head left", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq > 15`}, false, 16, "truncated"},
-		{"checkpoint forged", []string{`UPDATE audit_checkpoints SET at_us = at_us + 1 WHERE chain = 'record'`}, false, 20, "signature"},
+		}, true, 16, "truncated", ""},
+		{"truncated, head left", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq > 15`}, false, 16, "truncated", ""},
+		{"checkpoint forged", []string{`UPDATE audit_checkpoints SET at_us = at_us + 1 WHERE chain = 'record'`}, false, 20, "signature", ""},
 	}
 	for _, dialect := range apptest.Dialects {
 		for _, c := range cases {
+			if c.only != "" && c.only != dialect {
+				continue
+			}
 			t.Run(dialect+"/"+c.name, func(t *testing.T) {
 				a := apptest.New(t, dialect)
 				seedTrail(t, a, 20)

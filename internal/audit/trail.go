@@ -38,6 +38,7 @@ type Trail struct {
 	foldMu     sync.Mutex // one fold at a time
 	retry      []Event    // a batch whose fold failed, folded first
 	retryGen   int64
+	foldConn   *sql.Conn // SQLite: the connection folds run on (foldTx)
 }
 
 // New opens the trail. pseudonym turns a person id into the keyed pseudonym stored in events;
@@ -59,6 +60,7 @@ func New(ctx context.Context, d *db.DB, now func() time.Time, pseudonym func(int
 		t.journal, err = openJournal(journalPath, gen)
 	}
 	if err != nil {
+		t.dropFoldConn()
 		lock.Close()
 		return nil, err
 	}
@@ -79,6 +81,7 @@ func (t *Trail) Close() {
 		if t.Flush(context.Background()) == nil {
 			t.journal.close()
 		}
+		t.dropFoldConn()
 		t.lock.Close()
 	})
 }
@@ -162,42 +165,22 @@ func (t *Trail) appendTx(ctx context.Context, tx *sql.Tx, chain string, events [
 	}
 	now := t.now().UTC().Truncate(time.Microsecond)
 	var buf []byte
-	const cols = 13
-	for start := 0; start < len(events); start += 500 {
-		chunk := events[start:min(len(events), start+500)]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash) VALUES `)
-		args := make([]any, 0, len(chunk)*cols)
-		for i := range chunk {
-			e := &chunk[i]
-			seq++
-			e.Chain, e.Seq = chain, seq
-			if e.At.IsZero() {
-				e.At = now
-			}
-			e.At = e.At.UTC().Truncate(time.Microsecond)
-			if e.Subject == nil {
-				e.Subject = []byte{}
-			}
-			e.Hash, buf = chainHash(prev, e, buf)
-			prev = e.Hash
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			for j := range cols {
-				if j > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteString(placeholder(t.db.Dialect, len(args)+j+1))
-			}
-			sb.WriteByte(')')
-			args = append(args, e.Chain, e.Seq, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID,
-				e.Subject, e.Fields, e.Purpose, e.Detail, e.Hash)
+	for i := range events {
+		e := &events[i]
+		seq++
+		e.Chain, e.Seq = chain, seq
+		if e.At.IsZero() {
+			e.At = now
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("audit: append to %s: %w", chain, err)
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+		if e.Subject == nil {
+			e.Subject = []byte{}
 		}
+		e.Hash, buf = chainHash(prev, e, buf)
+		prev = e.Hash
+	}
+	if err := t.insert(ctx, tx, events); err != nil {
+		return fmt.Errorf("audit: append to %s: %w", chain, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_heads SET seq = $1, hash = $2 WHERE chain = $3`, seq, prev, chain); err != nil {
 		return fmt.Errorf("audit: move head of %s: %w", chain, err)
@@ -205,13 +188,70 @@ func (t *Trail) appendTx(ctx context.Context, tx *sql.Tx, chain string, events [
 	return nil
 }
 
-// placeholder is "?" on SQLite, where numbered parameters are looked up by name (slow in large
-// statements), and "$n" on PostgreSQL.
-func placeholder(d db.Dialect, n int) string {
-	if d == db.SQLite {
-		return "?"
+// insertChunk is how many events a statement writes.
+const insertChunk = 500
+
+// insert writes numbered and hashed events, insertChunk to a statement, compiled once per call.
+// On SQLite the statement says OR ROLLBACK: a failing row then ends the whole transaction (which
+// every caller rolls back on an error anyway), so SQLite keeps no statement journal of the pages
+// the statement changes — a journal that a fold of thousands of events spilled to a temporary
+// file, page after page.
+func (t *Trail) insert(ctx context.Context, tx *sql.Tx, events []Event) error {
+	var full *sql.Stmt
+	for start := 0; start < len(events); start += insertChunk {
+		chunk := events[start:min(len(events), start+insertChunk)]
+		args := make([]any, 0, len(chunk)*13)
+		for i := range chunk {
+			e := &chunk[i]
+			args = append(args, e.Chain, e.Seq, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID,
+				e.Subject, e.Fields, e.Purpose, e.Detail, e.Hash)
+		}
+		if len(chunk) < insertChunk {
+			if _, err := tx.ExecContext(ctx, t.insertSQL(len(chunk)), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, t.insertSQL(insertChunk)); err != nil {
+				return err
+			}
+			defer full.Close()
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return err
+		}
 	}
-	return "$" + strconv.Itoa(n)
+	return nil
+}
+
+// insertSQL is the statement that inserts n events.
+func (t *Trail) insertSQL(n int) string {
+	var sb strings.Builder
+	if t.db.Dialect == db.SQLite {
+		sb.WriteString("INSERT OR ROLLBACK")
+	} else {
+		sb.WriteString("INSERT")
+	}
+	sb.WriteString(" INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash) VALUES ")
+	for i := range n * 13 {
+		switch {
+		case i == 0:
+			sb.WriteByte('(')
+		case i%13 == 0:
+			sb.WriteString("),(")
+		default:
+			sb.WriteByte(',')
+		}
+		if t.db.Dialect == db.SQLite {
+			sb.WriteByte('?') // numbered parameters are looked up by name on SQLite: slow in long statements
+		} else {
+			sb.WriteString("$" + strconv.Itoa(i+1))
+		}
+	}
+	sb.WriteByte(')')
+	return sb.String()
 }
 
 // LoadOrCreateSigningKey reads the Ed25519 key that signs checkpoints, or creates it (mode 0600).

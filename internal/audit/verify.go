@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"runtime"
@@ -55,8 +56,12 @@ func Verify(ctx context.Context, d *db.DB, pub ed25519.PublicKey, external *Chec
 	if external != nil && !bytes.Equal(external.PublicKey, pub) {
 		r.Problems = append(r.Problems, Problem{Chain: "-", What: "the checkpoint file was signed by another key than this trail's"})
 	}
+	open, err := eventSources(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	for _, chain := range Chains {
-		cr, err := verifyChain(ctx, d, pub, chain, external, r)
+		cr, err := verifyChain(ctx, d, open, pub, chain, external, r)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +71,8 @@ func Verify(ctx context.Context, d *db.DB, pub ed25519.PublicKey, external *Chec
 	return r, nil
 }
 
-func verifyChain(ctx context.Context, d *db.DB, pub ed25519.PublicKey, chain string, external *CheckpointFile, r *Report) (ChainReport, error) {
+func verifyChain(ctx context.Context, d *db.DB, open func() (eventSource, error), pub ed25519.PublicKey, chain string,
+	external *CheckpointFile, r *Report) (ChainReport, error) {
 	cr := ChainReport{Chain: chain}
 	problem := func(seq int64, format string, args ...any) {
 		r.Problems = append(r.Problems, Problem{Chain: chain, Seq: seq, What: fmt.Sprintf(format, args...)})
@@ -115,7 +121,10 @@ func verifyChain(ctx context.Context, d *db.DB, pub ed25519.PublicKey, chain str
 	}
 
 	var first, lastStored sql.NullInt64
-	if err := d.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM audit_events WHERE chain = $1`, chain).Scan(&first, &lastStored); err != nil {
+	// Two subqueries: SQLite reads a lone min() or max() from the index, but scans the whole
+	// chain for both in one query.
+	if err := d.QueryRowContext(ctx, `SELECT (SELECT min(seq) FROM audit_events WHERE chain = $1),
+		(SELECT max(seq) FROM audit_events WHERE chain = $1)`, chain).Scan(&first, &lastStored); err != nil {
 		return cr, fmt.Errorf("audit: read events: %w", err)
 	}
 	started := first.Valid
@@ -141,7 +150,7 @@ func verifyChain(ctx context.Context, d *db.DB, pub ed25519.PublicKey, chain str
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] = verifyRange(ctx, d, chain, rg, i == 0, anchor, signed, fileHashes)
+				results[i] = verifyRange(ctx, d, open, chain, rg, i == 0, anchor, signed, fileHashes)
 			}()
 		}
 		wg.Wait()
@@ -199,11 +208,67 @@ type rangeResult struct {
 	err      error
 }
 
+// storedEvent is an event as Verify reads it; its byte slices are valid only during the call
+// that receives it.
+type storedEvent struct {
+	seq, atUS, userID, rowID                                          int64
+	department, action, table, subject, fields, purpose, detail, hash []byte
+	badNumber                                                         bool // a number column holds another type
+}
+
+// eventSource reads the events of a chain from seq from to seq to, in order.
+type eventSource interface {
+	scan(ctx context.Context, chain string, from, to int64, fn func(*storedEvent)) error
+	close()
+}
+
+// eventSources returns how each range opens its reader: on SQLite, a connection of its own
+// through the C API (sqlitescan.go); on PostgreSQL, database/sql.
+func eventSources(ctx context.Context, d *db.DB) (func() (eventSource, error), error) {
+	if d.Dialect != db.SQLite {
+		return func() (eventSource, error) { return sqlSource{d}, nil }, nil
+	}
+	var path string
+	if err := d.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		return nil, fmt.Errorf("audit: locate the database file: %w", err)
+	}
+	return func() (eventSource, error) { return openSQLiteReader(path) }, nil
+}
+
+type sqlSource struct{ d *db.DB }
+
+func (s sqlSource) close() {}
+
+func (s sqlSource) scan(ctx context.Context, chain string, from, to int64, fn func(*storedEvent)) error {
+	rows, err := s.d.QueryContext(ctx, `SELECT seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash
+		FROM audit_events WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, chain, from, to)
+	if err != nil {
+		return fmt.Errorf("audit: read events: %w", err)
+	}
+	defer rows.Close()
+	var (
+		e                                                           storedEvent
+		department, action, table, subject, fields, purpose, detail sql.RawBytes
+		hash                                                        sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&e.seq, &e.atUS, &e.userID, &department, &action, &table, &e.rowID, &subject, &fields, &purpose, &detail, &hash); err != nil {
+			return fmt.Errorf("audit: read events: %w", err)
+		}
+		e.department, e.action, e.table, e.subject, e.fields, e.purpose, e.detail, e.hash = department, action, table, subject, fields, purpose, detail, hash
+		fn(&e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: read events: %w", err)
+	}
+	return nil
+}
+
 // verifyRange checks the events of one range: each must be where the sequence says, and must
 // hash, after the stored hash of the event before it, to its own stored hash. The first range
 // starts from the chain's anchor (nil when there is none); the others from the stored hash of
 // the event before them.
-func verifyRange(ctx context.Context, d *db.DB, chain string, rg seqRange, isFirst bool, anchor []byte,
+func verifyRange(ctx context.Context, d *db.DB, open func() (eventSource, error), chain string, rg seqRange, isFirst bool, anchor []byte,
 	signed, fileHashes map[int64][]byte) rangeResult {
 	var res rangeResult
 	problem := func(seq int64, format string, args ...any) {
@@ -217,49 +282,47 @@ func verifyRange(ctx context.Context, d *db.DB, chain string, rg seqRange, isFir
 			return res
 		}
 	}
-	rows, err := d.QueryContext(ctx, `SELECT seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash
-		FROM audit_events WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, chain, rg.from, rg.to)
+	src, err := open()
 	if err != nil {
-		res.err = fmt.Errorf("audit: read events: %w", err)
+		res.err = err
 		return res
 	}
-	defer rows.Close()
+	defer src.close()
 	var (
-		seq, atUS, userID, rowID                             int64
-		dep, action, table, subject, fields, purpose, detail sql.RawBytes
-		hash                                                 sql.RawBytes
-		buf                                                  []byte
-		prevBuf                                              = make([]byte, 0, 32)
+		buf     []byte
+		sum     [sha256.Size]byte
+		h       = sha256.New()
+		prevBuf = make([]byte, 0, sha256.Size)
 	)
 	prevBuf = append(prevBuf, prev...)
 	havePrev := prev != nil
 	next := rg.from
-	for rows.Next() {
-		if err := rows.Scan(&seq, &atUS, &userID, &dep, &action, &table, &rowID, &subject, &fields, &purpose, &detail, &hash); err != nil {
-			res.err = fmt.Errorf("audit: read events: %w", err)
-			return res
-		}
+	res.err = src.scan(ctx, chain, rg.from, rg.to, func(e *storedEvent) {
 		res.events++
 		switch {
-		case seq != next:
-			problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, seq)
+		case e.seq != next:
+			problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, e.seq)
+		case e.badNumber:
+			problem(e.seq, "holds a number stored as another type (modified)")
 		case havePrev:
-			buf = encode(buf[:0], chain, seq, atUS, userID, dep, action, table, rowID, subject, fields, purpose, detail)
-			if !bytes.Equal(sum(prevBuf, buf), hash) {
-				problem(seq, "does not match its hash (modified, inserted or reordered)")
+			buf = encode(buf[:0], chain, e.seq, e.atUS, e.userID, e.department, e.action, e.table, e.rowID, e.subject, e.fields, e.purpose, e.detail)
+			h.Reset()
+			h.Write(prevBuf)
+			h.Write(buf)
+			if !bytes.Equal(h.Sum(sum[:0]), e.hash) {
+				problem(e.seq, "does not match its hash (modified, inserted or reordered)")
 			}
 		}
-		if want, ok := signed[seq]; ok && !bytes.Equal(want, hash) {
-			problem(seq, "differs from the signed checkpoint (chain rewritten)")
+		if want, ok := signed[e.seq]; ok && !bytes.Equal(want, e.hash) {
+			problem(e.seq, "differs from the signed checkpoint (chain rewritten)")
 		}
-		if want, ok := fileHashes[seq]; ok && !bytes.Equal(want, hash) {
-			problem(seq, "differs from the exported checkpoint file (chain rewritten)")
+		if want, ok := fileHashes[e.seq]; ok && !bytes.Equal(want, e.hash) {
+			problem(e.seq, "differs from the exported checkpoint file (chain rewritten)")
 		}
-		prevBuf, havePrev = append(prevBuf[:0], hash...), true
-		next = seq + 1
-	}
-	if err := rows.Err(); err != nil {
-		res.err = fmt.Errorf("audit: read events: %w", err)
+		prevBuf, havePrev = append(prevBuf[:0], e.hash...), true
+		next = e.seq + 1
+	})
+	if res.err != nil {
 		return res
 	}
 	if next <= rg.to {
