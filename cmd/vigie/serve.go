@@ -47,6 +47,10 @@ func serve(ctx context.Context, e env) error {
 	}
 	cfg = app.ConfigFromEnv(cfg)
 	cfg.AuditJournal = app.ServerJournal(cfg)
+	if *withDemo && cfg.SMTPAddr == "" && cfg.MailDir == "" {
+		// The demo has no mail server: its messages (the portal's codes) land in files to open.
+		cfg.MailDir = DemoMailDir
+	}
 	a, err := app.Open(ctx, cfg, e.log)
 	if err != nil {
 		return err
@@ -83,6 +87,14 @@ func serve(ctx context.Context, e env) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go maintainAudit(ctx, a)
 	go maintainSensitiveScan(ctx, a)
+	if sender := a.MailSender(); sender != nil {
+		if cfg.MailDir != "" && cfg.SMTPAddr == "" {
+			fmt.Fprintf(e.stdout, "Courriels : pas de serveur SMTP (VIGIE_SMTP_ADDR) ; chaque message est déposé dans %s/\n", cfg.MailDir)
+		}
+		go a.Outbox.Run(ctx, sender, a.Config.SMTPFrom, 0, a.Log)
+	} else {
+		a.Log.Warn("no mail server configured (VIGIE_SMTP_ADDR or VIGIE_MAIL_DIR): messages stay queued")
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -95,6 +107,9 @@ func serve(ctx context.Context, e env) error {
 	}
 	return nil
 }
+
+// DemoMailDir receives the demo's e-mails when no mail server is configured.
+const DemoMailDir = "vigie-mail"
 
 // describeDB names the database without a password that a URL may carry.
 func describeDB(databaseURL string) string {

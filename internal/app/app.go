@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -25,8 +27,10 @@ import (
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
 	"vigie/internal/keys"
+	"vigie/internal/outbox"
 	"vigie/internal/quoting"
 	"vigie/internal/record"
+	"vigie/internal/rights"
 )
 
 // Config is Vigie's configuration, parsed once from flags and the environment.
@@ -55,7 +59,21 @@ type Config struct {
 	// QuoteDataMaxAgeMonths is how old data may be before a quote needs the person to confirm it
 	// (R23; VIGIE_QUOTE_DATA_MAX_AGE_MONTHS, default 6).
 	QuoteDataMaxAgeMonths int
+	// SMTPAddr is the mail server (host:port) that delivers the outbox (VIGIE_SMTP_ADDR); STARTTLS
+	// is used when it offers it. SMTPUsername and SMTPPassword (VIGIE_SMTP_USERNAME,
+	// VIGIE_SMTP_PASSWORD) sign in with AUTH PLAIN, never over an unencrypted connection.
+	SMTPAddr     string
+	SMTPUsername string
+	SMTPPassword string
+	// SMTPFrom is the From of every message (VIGIE_SMTP_FROM, default DefaultSMTPFrom).
+	SMTPFrom string
+	// MailDir, without SMTPAddr, receives each message as an .eml file instead (VIGIE_MAIL_DIR):
+	// for the demo and development only, since the files hold personal data in clear.
+	MailDir string
 }
+
+// DefaultSMTPFrom is the From of Vigie's messages unless VIGIE_SMTP_FROM says otherwise.
+const DefaultSMTPFrom = "Vigie <no-reply@localhost>"
 
 // DefaultSQLiteFile is where Vigie keeps its data when no database URL is given.
 const DefaultSQLiteFile = "vigie.db"
@@ -104,7 +122,27 @@ func ConfigFromEnv(c Config) Config {
 	if c.QuoteDataMaxAgeMonths == 0 {
 		c.QuoteDataMaxAgeMonths = DefaultQuoteDataMaxAgeMonths
 	}
+	c.SMTPAddr = firstSet(c.SMTPAddr, os.Getenv("VIGIE_SMTP_ADDR"))
+	c.SMTPUsername = firstSet(c.SMTPUsername, os.Getenv("VIGIE_SMTP_USERNAME"))
+	c.SMTPPassword = firstSet(c.SMTPPassword, os.Getenv("VIGIE_SMTP_PASSWORD"))
+	c.SMTPFrom = firstSet(c.SMTPFrom, os.Getenv("VIGIE_SMTP_FROM"), DefaultSMTPFrom)
+	c.MailDir = firstSet(c.MailDir, os.Getenv("VIGIE_MAIL_DIR"))
 	return c
+}
+
+// checkMailConfig refuses, at start, a From or a server address the outbox could never use.
+func checkMailConfig(c Config) error {
+	if c.SMTPFrom != "" {
+		if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+			return errors.New("app: VIGIE_SMTP_FROM: want an address such as Vigie <no-reply@exemple.fr>")
+		}
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			return errors.New("app: VIGIE_SMTP_ADDR: want host:port, such as smtp.exemple.fr:587")
+		}
+	}
+	return nil
 }
 
 // DefaultQuoteDataMaxAgeMonths is the age past which data needs confirming before a quote uses it.
@@ -131,6 +169,8 @@ type App struct {
 	Audit   *audit.Trail
 	Consent *consent.Service
 	Quoting *quoting.Service
+	Outbox  *outbox.Outbox
+	Rights  *rights.Service
 	Now     func() time.Time
 }
 
@@ -139,6 +179,9 @@ type App struct {
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if n := cfg.QuoteDataMaxAgeMonths; n < 0 || n > 120 {
 		return nil, errors.New("app: VIGIE_QUOTE_DATA_MAX_AGE_MONTHS: want a whole number of months from 1 to 120")
+	}
+	if err := checkMailConfig(cfg); err != nil {
+		return nil, err
 	}
 	dict, err := dictionary.Load()
 	if err != nil {
@@ -215,6 +258,8 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now, storeOpts...)
 	a.Consent = consent.New(a.DB, kr, a.Audit, a.Now)
 	a.Quoting = quoting.New(a.DB, a.Dict, a.Records, a.Consent, kr, a.Now)
+	a.Outbox = outbox.New(a.DB, kr, a.Now)
+	a.Rights = rights.New(a.DB, a.Dict, kr, a.Records, a.Consent, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil
@@ -272,6 +317,18 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	return a.Unlock(ctx)
+}
+
+// MailSender is where the outbox delivers: the SMTP server when SMTPAddr is set, else .eml files
+// in MailDir when it is set, else nil (messages wait in the queue).
+func (a *App) MailSender() outbox.Sender {
+	switch {
+	case a.Config.SMTPAddr != "":
+		return &outbox.SMTPSender{Addr: a.Config.SMTPAddr, Username: a.Config.SMTPUsername, Password: a.Config.SMTPPassword}
+	case a.Config.MailDir != "":
+		return outbox.DirSender{Dir: a.Config.MailDir}
+	}
+	return nil
 }
 
 // RedactedURL describes a PostgreSQL URL without its password; ok is false for a SQLite path.

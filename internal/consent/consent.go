@@ -207,7 +207,7 @@ func nullID(id int64) any {
 
 func (s *Service) personExists(ctx context.Context, tx *sql.Tx, personID int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM subject_keys WHERE person_id = $1`, personID).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM persons WHERE id = $1 AND erased_at IS NULL`, personID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrUnknownPerson
 	}
@@ -361,6 +361,12 @@ func (s *Service) ObjectTx(ctx context.Context, tx *sql.Tx, personID int64, purp
 		return err
 	}
 	return s.suppress(ctx, tx, personID, now)
+}
+
+// SuppressTx adds the person's e-mail and phone to the suppression list inside the caller's
+// transaction: an erasure keeps this entry so that an import cannot bring the person back.
+func (s *Service) SuppressTx(ctx context.Context, tx *sql.Tx, personID int64) error {
+	return s.suppress(ctx, tx, personID, s.now().UTC())
 }
 
 // suppress copies the blind-index entries of the person's e-mail and phone into the suppression

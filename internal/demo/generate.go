@@ -415,6 +415,7 @@ func (g *generator) personVals(p *plan, kind, source string, created int64, purp
 	v["legal_hold"] = false
 	v["deceased"] = false
 	v["objected_prospection"] = false
+	v["erased_at"] = nil
 	v["created_at"] = ts(created)
 	v["updated_at"] = ts(max(created, g.lastContact))
 	p.person.prov = keys.Provenance{CollectedAt: ts(created), Channel: provenanceChannel(source), Purpose: purpose}

@@ -42,6 +42,8 @@ type Purpose struct {
 	Code       string `json:"code"`
 	Name       string `json:"name"`
 	LegalBasis string `json:"legal_basis"`
+	// Recipients are who receives the data of this purpose besides the departments (Art. 13(1)(e)).
+	Recipients string `json:"recipients"`
 }
 
 // Retention is a retention rule a table or column refers to (DESIGN §5).
@@ -54,6 +56,9 @@ type Retention struct {
 	From   string `json:"from"`
 	Then   string `json:"then"`
 	Source string `json:"source"`
+	// KeptOnErasure marks a legal obligation to keep the data: an erasure request leaves it in the
+	// archive until Months after From have passed, and the answer says so (Art. 17(3)(b)).
+	KeptOnErasure bool `json:"kept_on_erasure,omitempty"`
 }
 
 // Table declares one database table.
@@ -67,7 +72,10 @@ type Table struct {
 	// Parent names the column linking a child row (a ticket message) to its parent resource.
 	Parent string `json:"parent"`
 	// Internal tables are never reachable through the API or the web interface.
-	Internal  bool      `json:"internal"`
+	Internal bool `json:"internal"`
+	// Portable tables hold data the person provided: portability (art. 20) returns their
+	// non-system fields.
+	Portable  bool      `json:"portable"`
 	Read      []string  `json:"read"`
 	Write     []string  `json:"write"`
 	Purposes  []string  `json:"purposes"`

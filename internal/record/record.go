@@ -24,6 +24,9 @@ type Actor struct {
 	UserID     int64
 	Department string
 	Purposes   []string
+	// AllFields reads every field of the person's rows, whatever the department may see: only the
+	// rights service sets it, to answer the person themselves (access, portability, erasure).
+	AllFields bool
 }
 
 // Record is one row as a department may see it: only the fields it may read are present.
@@ -122,7 +125,7 @@ func (in Input) given(name string) (any, bool) {
 }
 
 // Channels a value can be collected through.
-var Channels = []string{"web_form", "phone", "email", "letter", "agency", "partner", "api", "import", "demo"}
+var Channels = []string{"web_form", "portal", "phone", "email", "letter", "agency", "partner", "api", "import", "demo"}
 
 // ErrScannerUnavailable means the antivirus could not scan an upload, which is then refused.
 var ErrScannerUnavailable = errors.New("record: the antivirus is unavailable")

@@ -102,7 +102,7 @@ func (s *Store) guardQuote(ctx context.Context, tx *sql.Tx, a Actor, t *dictiona
 
 // renewProvenance re-seals confirmed values with the provenance of the confirmation.
 func (s *Store) renewProvenance(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.Table, rec *Record, cols []*dictionary.Column, prov keys.Provenance) error {
-	sk, err := s.subjectKey(ctx, tx, rec.PersonID)
+	sk, err := s.subjectKey(ctx, tx, t, rec.PersonID)
 	if err != nil {
 		return err
 	}

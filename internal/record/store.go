@@ -109,7 +109,7 @@ func (s *Store) Get(ctx context.Context, a Actor, table string, id int64) (*Reco
 		return nil, err
 	}
 	if len(recs) == 0 {
-		return nil, ErrNotFound
+		return nil, s.explainHidden(ctx, a, t, id)
 	}
 	if err := checkRowRules(a, t, recs[0].Values); err != nil {
 		return nil, err
@@ -238,12 +238,12 @@ func (s *Store) Blob(ctx context.Context, a Actor, table string, id int64, field
 	if !c.CanRead(a.Department) {
 		return nil, &ForbiddenError{Table: t.Name, Field: field, Reason: "ce service ne peut pas lire ce champ"}
 	}
-	recs, err := s.fetch(ctx, s.db, a, t, "t.id = $1", []any{id}, 1, true)
+	recs, err := s.fetch(ctx, s.db, a, t, byID(a, t), []any{id}, 1, true)
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) == 0 {
-		return nil, ErrNotFound
+		return nil, s.explainHidden(ctx, a, t, id)
 	}
 	if err := checkRowRules(a, t, recs[0].Values); err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Tab
 	var cols []*dictionary.Column
 	encrypted := false
 	for _, c := range t.Columns {
-		if c.Name == "id" || !(c.CanRead(a.Department) || isRowRuleColumn(t, c.Name)) {
+		if c.Name == "id" || !(a.AllFields || c.CanRead(a.Department) || isRowRuleColumn(t, c.Name)) {
 			continue
 		}
 		if c.Kind == dictionary.KindBlob && !withBlobs {
@@ -328,7 +328,7 @@ func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Tab
 		}
 		for i, c := range cols {
 			if raw[i] == nil {
-				if c.CanRead(a.Department) {
+				if a.AllFields || c.CanRead(a.Department) {
 					rec.Values[c.Name] = nil
 				}
 				continue
@@ -425,31 +425,72 @@ func rowRuleSQL(a Actor, t *dictionary.Table, nargs int) ([]string, []any) {
 	if t.HasRowRule("not_archived") {
 		where = append(where, "NOT t.archived")
 	}
-	if cond := objectionSQL(a, t); cond != "" {
+	if cond := subjectSQL(a, t); cond != "" {
 		where = append(where, cond)
 	}
 	return where, args
 }
 
-// byID selects one row by id ($1), unless an objection hides it from the actor.
+// byID selects one row by id ($1), unless the person's state hides it from the actor.
 func byID(a Actor, t *dictionary.Table) string {
-	if cond := objectionSQL(a, t); cond != "" {
+	if cond := subjectSQL(a, t); cond != "" {
 		return "t.id = $1 AND " + cond
 	}
 	return "t.id = $1"
 }
 
-// objectionSQL hides from prospection the rows of people who objected to it; it applies to single
-// reads as well as lists, since such a person is simply not there for prospection.
-func objectionSQL(a Actor, t *dictionary.Table) string {
-	switch {
-	case !t.HasRowRule("not_objected") || !a.hasPurpose("prospection"):
+// subjectSQL hides the rows of people whose state forbids the actor to process them, in single
+// reads as well as lists: an erased person is gone for everyone but the DPO, who answers for the
+// erasure and reads the legally kept archive; a restricted person (art. 18) is stored, not
+// processed, so only the DPO sees them; a person who objected to prospection is simply not there
+// for prospection (R28). It applies to every table linked to a person, so a new table is covered
+// without being declared.
+func subjectSQL(a Actor, t *dictionary.Table) string {
+	if t.PersonColumn == "" || a.AllFields {
 		return ""
-	case t.Name == "persons":
-		return "NOT t.objected_prospection"
 	}
-	return "NOT EXISTS (SELECT 1 FROM persons op WHERE op.id = t." + t.PersonColumn + " AND op.objected_prospection)"
+	var conds []string
+	if a.Department != "dpo" {
+		conds = append(conds, "%[1]s.erased_at IS NOT NULL", "%[1]s.restricted")
+	}
+	if t.HasRowRule("not_objected") && a.hasPurpose("prospection") {
+		conds = append(conds, "%[1]s.objected_prospection")
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	if t.Name == "persons" {
+		return "NOT (" + fmt.Sprintf(strings.Join(conds, " OR "), "t") + ")"
+	}
+	return "NOT EXISTS (SELECT 1 FROM persons op WHERE op.id = t." + t.PersonColumn + " AND (" +
+		fmt.Sprintf(strings.Join(conds, " OR "), "op") + "))"
 }
+
+// explainHidden tells why a row that exists is hidden from the actor, so that a refused read says
+// so instead of "not found": the person's processing is restricted, or they were erased.
+func (s *Store) explainHidden(ctx context.Context, a Actor, t *dictionary.Table, id int64) error {
+	if t.PersonColumn == "" {
+		return ErrNotFound
+	}
+	var restricted bool
+	var erased sql.NullTime
+	err := s.db.QueryRowContext(ctx, "SELECT p.restricted, p.erased_at FROM "+t.Name+" t JOIN persons p ON p.id = t."+t.PersonColumn+
+		" WHERE t.id = $1", id).Scan(&restricted, &erased)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("record: read %s: %w", t.Name, err)
+	case erased.Valid && a.Department != "dpo":
+		return forbidTable(t, "personne effacée (art. 17) : il ne reste que l'archive légale, consultable par le DPO")
+	case restricted && a.Department != "dpo":
+		return forbidTable(t, ErrRestricted.Error())
+	}
+	return ErrNotFound
+}
+
+// ErrRestricted refuses to process the data of a person whose processing is restricted.
+var ErrRestricted = errors.New("traitement limité (art. 18) : les données de cette personne sont conservées mais ne peuvent être ni traitées, ni listées, ni exportées")
 
 func checkRowRules(a Actor, t *dictionary.Table, values map[string]any) error {
 	if t.HasRowRule("purpose") {
@@ -526,7 +567,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.T
 		if sk, err = s.keys.NewSubjectKey(); err != nil {
 			return 0, err
 		}
-	} else if sk, err = s.subjectKey(ctx, tx, vals[t.PersonColumn].(int64)); err != nil {
+	} else if sk, err = s.subjectKey(ctx, tx, t, vals[t.PersonColumn].(int64)); err != nil {
 		return 0, err
 	}
 	if err := s.checkReferences(ctx, tx, t, vals); err != nil {
@@ -566,7 +607,7 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 			return nil, err
 		}
 		if len(current) == 0 {
-			return nil, ErrNotFound
+			return nil, s.explainHidden(ctx, a, t, id)
 		}
 		if err := checkRowRules(a, t, current[0].Values); err != nil {
 			return nil, err
@@ -595,7 +636,7 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 			return &ValidationError{Fields: errs}
 		}
 		personID := current[0].PersonID
-		sk, err := s.subjectKey(ctx, tx, personID)
+		sk, err := s.subjectKey(ctx, tx, t, personID)
 		if err != nil {
 			return err
 		}
@@ -826,15 +867,22 @@ func sourceOf(channel string) string {
 	return "api"
 }
 
-// subjectKey loads a person's data key. A person without a key does not exist (or was erased).
-func (s *Store) subjectKey(ctx context.Context, tx *sql.Tx, personID int64) (*keys.SubjectKey, error) {
+// subjectKey loads a person's data key for a write in t. A person without a key does not exist
+// (or was erased); the data of an erased or restricted person (art. 18) is not processed — but a
+// restricted person's own requests (the compliance purpose) are still recorded.
+func (s *Store) subjectKey(ctx context.Context, tx *sql.Tx, t *dictionary.Table, personID int64) (*keys.SubjectKey, error) {
 	var wrapped []byte
-	err := tx.QueryRowContext(ctx, `SELECT wrapped_key FROM subject_keys WHERE person_id = $1`, personID).Scan(&wrapped)
-	if errors.Is(err, sql.ErrNoRows) {
+	var restricted bool
+	var erased sql.NullTime
+	err := tx.QueryRowContext(ctx, `SELECT k.wrapped_key, p.restricted, p.erased_at FROM subject_keys k
+		JOIN persons p ON p.id = k.person_id WHERE k.person_id = $1`, personID).Scan(&wrapped, &restricted, &erased)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && erased.Valid:
 		return nil, invalid("person_id", "foreign_key", "personne inconnue")
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("record: read subject key: %w", err)
+	case restricted && !slices.Contains(t.Purposes, "compliance"):
+		return nil, &ForbiddenError{Table: t.Name, Reason: ErrRestricted.Error()}
 	}
 	return s.keys.Unwrap(personID, wrapped)
 }
@@ -913,3 +961,44 @@ func (s *Store) index(ctx context.Context, tx *sql.Tx, t *dictionary.Table, id, 
 	}
 	return nil
 }
+
+// PersonRows reads every row a table holds on one person, for the rights service: with
+// a.AllFields set, every field, archived rows included. The read is audited like any other.
+func (s *Store) PersonRows(ctx context.Context, a Actor, table string, personID int64, withBlobs bool) ([]*Record, error) {
+	t, recs, err := s.personRows(ctx, s.db, a, table, personID, withBlobs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.Read(ctx, a, t, recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// PersonRowsTx is PersonRows inside the caller's transaction, for an operation that records its
+// own event (an erasure re-sealing what the law keeps); it writes no read event.
+func (s *Store) PersonRowsTx(ctx context.Context, tx *sql.Tx, a Actor, table string, personID int64, withBlobs bool) ([]*Record, error) {
+	_, recs, err := s.personRows(ctx, tx, a, table, personID, withBlobs)
+	return recs, err
+}
+
+func (s *Store) personRows(ctx context.Context, q querier, a Actor, table string, personID int64, withBlobs bool) (*dictionary.Table, []*Record, error) {
+	t := s.dict.Table(table) // internal tables too (consents, restrictions…): the person's answer covers them
+	if t == nil || t.PersonColumn == "" || t.Internal && !a.AllFields {
+		return nil, nil, ErrNotFound
+	}
+	if !a.AllFields {
+		if err := s.readableTable(a, t); err != nil {
+			return nil, nil, err
+		}
+	}
+	where := "t." + t.PersonColumn + " = $1"
+	if cond := subjectSQL(a, t); cond != "" {
+		where += " AND " + cond
+	}
+	recs, err := s.fetch(ctx, q, a, t, where, []any{personID}, maxPersonRows, withBlobs)
+	return t, recs, err
+}
+
+// maxPersonRows bounds what one table may hold on one person in a single read.
+const maxPersonRows = 100_000
