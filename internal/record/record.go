@@ -24,8 +24,9 @@ type Actor struct {
 	UserID     int64
 	Department string
 	Purposes   []string
-	// AllFields reads every field of the person's rows, whatever the department may see: only the
-	// rights service sets it, to answer the person themselves (access, portability, erasure).
+	// AllFields reads and writes every field of the person's rows, whatever the department may
+	// see: only the rights service sets it, to answer the person themselves (access,
+	// portability, erasure, rectification).
 	AllFields bool
 }
 

@@ -3,6 +3,7 @@ package rights_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"vigie/internal/app"
@@ -171,3 +172,45 @@ func TestR30_PostMortemDirectiveIsApplied(t *testing.T) {
 	})
 }
 
+// TestR25_RectificationByThePerson: contact fields are corrected at once, keeping the purpose
+// they were collected for; a contract holder's identity goes to staff review; a field that is
+// not the person's to correct, or an invalid value, is refused and nothing changes.
+func TestR25_RectificationByThePerson(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		prospect := seed(t, a, "rectif@exemple.fr", "none")
+		out, err := a.Rights.Rectify(ctx, rights.Subject, prospect.person, map[string]string{"city": "Quimper", "last_name": "Le Goff-Martin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Applied) != 2 || len(out.Review) != 0 {
+			t.Errorf("without a contract, both fields apply at once: %+v", out)
+		}
+		p, err := a.Records.Get(ctx, actor("devis", "quotes"), "persons", prospect.person)
+		if err != nil || p.Text("city") != "Quimper" || p.Provenance["city"].Channel != "portal" || p.Provenance["city"].Purpose != "quotes" {
+			t.Errorf("city after rectification: %q %+v (%v)", p.Text("city"), p.Provenance["city"], err)
+		}
+		holder := seed(t, a, "titulaire@exemple.fr", "")
+		out, err = a.Rights.Rectify(ctx, rights.Subject, holder.person, map[string]string{"phone": "0698765432", "birth_date": "1985-03-15"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(out.Applied, ",") != "phone" || strings.Join(out.Review, ",") != "birth_date" || out.RequestID == 0 {
+			t.Errorf("a contract holder's birth date must go to review: %+v", out)
+		}
+		if r, _ := a.Rights.Get(ctx, out.RequestID); !r.Open() || r.Type != "rectification" {
+			t.Errorf("the review request is %+v", r)
+		}
+		var inputErr *rights.InputError
+		var invalid *record.ValidationError
+		if _, err := a.Rights.Rectify(ctx, rights.Subject, holder.person, map[string]string{"kind": "customer"}); !errors.As(err, &inputErr) || inputErr.Field != "kind" {
+			t.Errorf("a field that is not the person's to correct: %v", err)
+		}
+		if _, err := a.Rights.Rectify(ctx, rights.Subject, holder.person, map[string]string{"city": "Brest", "email": "pas-une-adresse"}); !errors.As(err, &invalid) {
+			t.Errorf("an invalid e-mail: %v", err)
+		}
+		if p, _ := a.Records.Get(ctx, actor("devis", "quotes"), "persons", holder.person); p.Text("city") != "Brest" || p.Text("email") != "titulaire@exemple.fr" {
+			t.Error("a refused rectification changed something")
+		}
+	})
+}
