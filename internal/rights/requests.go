@@ -315,3 +315,37 @@ func (s *Service) email(ctx context.Context, tx *sql.Tx, personID int64) (string
 	}
 	return recs[0].Text("email"), nil
 }
+
+// SetIdentityCheck records how the requester's identity was checked (art. 12(6): a document is
+// asked only in case of reasonable doubt).
+func (s *Service) SetIdentityCheck(ctx context.Context, st Staff, id int64, check string) error {
+	if !slices.Contains(IdentityChecks, check) {
+		return &InputError{"identity_check", "enum", "valeurs admises : " + strings.Join(IdentityChecks, ", ")}
+	}
+	return s.updateOpen(ctx, st, id, "identity_check", "rights_identity", "UPDATE rights_requests SET identity_check = $1, updated_at = $2 WHERE id = $3", check)
+}
+
+// SetEvidence keeps the SHA-256 of the answer produced (the access archive handed over).
+func (s *Service) SetEvidence(ctx context.Context, st Staff, id int64, evidence string) error {
+	return s.updateOpen(ctx, st, id, "evidence", "rights_evidence", "UPDATE rights_requests SET evidence = $1, updated_at = $2 WHERE id = $3", evidence)
+}
+
+// updateOpen changes one column of an open request and records the step.
+func (s *Service) updateOpen(ctx context.Context, st Staff, id int64, field, action, query string, value any) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return record.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("rights: read request: %w", err)
+		}
+		if !r.Open() {
+			return &InputError{field, "open", "la demande est close"}
+		}
+		if _, err := tx.ExecContext(ctx, query, value, s.now().UTC(), id); err != nil {
+			return fmt.Errorf("rights: %s: %w", field, err)
+		}
+		return s.event(ctx, tx, st, action, requestsTable, id, r.PersonID, field)
+	})
+}

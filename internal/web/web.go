@@ -26,6 +26,7 @@ import (
 	"vigie/internal/dictionary"
 	"vigie/internal/record"
 	"vigie/internal/reqlog"
+	"vigie/internal/rights"
 )
 
 //go:embed templates/*.html static/vigie.css
@@ -85,6 +86,8 @@ type server struct {
 	// resources are the CRM tables in menu order, and res the same by table name.
 	resources []*resource
 	res       map[string]*resource
+	// portalLimit counts each client's code requests and sign-in attempts on the privacy portal.
+	portalLimit *rights.Limiter
 }
 
 // New returns the staff web interface: every path that is not the API's.
@@ -92,7 +95,7 @@ func New(a *app.App) (http.Handler, error) {
 	if a.Records == nil || a.Auth == nil {
 		return nil, errors.New("web: the app must be started (keys unlocked) first")
 	}
-	s := &server{app: a, dict: a.Dict, res: map[string]*resource{}}
+	s := &server{app: a, dict: a.Dict, res: map[string]*resource{}, portalLimit: rights.NewLimiter(portalAttemptsPerHour, a.Now)}
 	var err error
 	if s.paris, err = time.LoadLocation("Europe/Paris"); err != nil {
 		s.paris = time.UTC
@@ -112,6 +115,10 @@ func New(a *app.App) (http.Handler, error) {
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	return securityHeaders(csrf.Handler(s.routes())), nil
 }
+
+// portalAttemptsPerHour bounds what one client address may try on the portal: code requests and
+// sign-ins are counted apart.
+const portalAttemptsPerHour = 20
 
 // routes is the route table of the staff interface.
 func (s *server) routes() *http.ServeMux {
@@ -142,6 +149,18 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /consentement/retrait", s.withdrawPage)
 	mux.HandleFunc("POST /consentement/retrait", s.withdraw)
 	mux.HandleFunc("GET /.well-known/gpc.json", s.gpcDeclaration)
+	mux.HandleFunc("GET /portail", s.portalStart)
+	mux.HandleFunc("POST /portail/code", s.portalSendCode)
+	mux.HandleFunc("POST /portail/connexion", s.portalSignIn)
+	mux.HandleFunc("POST /portail/deconnexion", s.portalSignOut)
+	mux.Handle("GET /portail/mes-donnees", s.portal(s.portalHome))
+	mux.Handle("GET /portail/mes-donnees.zip", s.portal(s.portalArchive))
+	mux.Handle("GET /portail/portabilite.json", s.portal(s.portalPortability))
+	mux.Handle("POST /portail/consentements", s.portal(s.portalWithdraw))
+	mux.Handle("POST /portail/opposition", s.portal(s.portalObject))
+	mux.Handle("POST /portail/demande", s.portal(s.portalRequest))
+	mux.Handle("POST /portail/rectification", s.portal(s.portalRectify))
+	mux.Handle("POST /portail/directives", s.portal(s.portalDirective))
 
 	// Everything below needs a session.
 	mux.Handle("GET /{$}", s.staff(s.home))
@@ -211,6 +230,17 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /demandes/{id}", s.staff(s.detail(requests)))
 	mux.Handle("GET /demandes/{id}/modifier", s.staff(s.editForm(requests)))
 	mux.Handle("POST /demandes/{id}/modifier", s.staff(s.update(requests)))
+
+	mux.Handle("GET /droits", s.staff(s.rightsQueue))
+	mux.Handle("GET /droits/{id}", s.staff(s.rightsRequestPage))
+	mux.Handle("GET /droits/{id}/archive.zip", s.staff(s.rightsArchive))
+	mux.Handle("POST /droits/{id}/identite", s.staff(setIdentity(s)))
+	mux.Handle("POST /droits/{id}/prolonger", s.staff(extendRequest(s)))
+	mux.Handle("POST /droits/{id}/cloturer", s.staff(closeRequest(s)))
+	mux.Handle("POST /droits/{id}/effacer", s.staff(eraseForRequest(s)))
+	mux.Handle("POST /droits/{id}/limiter", s.staff(restrictForRequest(s)))
+	mux.Handle("POST /droits/{id}/lever", s.staff(liftForRequest(s)))
+	mux.Handle("POST /droits/{id}/deces", s.staff(recordDeath(s)))
 
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
@@ -313,6 +343,9 @@ func (s *server) nav(st *session, path string) []navItem {
 	if users := s.dict.Table("users"); users != nil && users.CanRead(st.User.Department) {
 		add(plural(users.Label), "/utilisateurs")
 	}
+	if rightsDepartments[st.User.Department] {
+		add("Droits des personnes", "/droits")
+	}
 	if st.User.Department == auditDepartment {
 		add("Journal d'audit", "/audit")
 	}
@@ -335,7 +368,7 @@ func plural(label string) string {
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
-		"public_quote", "public_result", "notice", "withdraw"} {
+		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
