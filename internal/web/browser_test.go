@@ -29,35 +29,7 @@ func TestBrowser_MainFlows(t *testing.T) {
 	defer srv.Close()
 	devis := startBrowser(t)
 
-	login := func(ctx context.Context, dept string) {
-		t.Helper()
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(srv.URL+"/connexion"),
-			chromedp.WaitVisible(chromedp.CSS("#email")),
-			chromedp.SendKeys(chromedp.CSS("#email"), dept+"@vigie.test"),
-			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS(`form[action="/connexion"] button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#secret")),
-		)
-		if err != nil {
-			t.Fatalf("%s: sign in: %v", dept, err)
-		}
-		// First sign-in: the second factor is enrolled from the secret the page shows (R14).
-		secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
-		if err != nil {
-			t.Fatalf("%s: read the secret: %v", dept, err)
-		}
-		err = chromedp.Do(ctx,
-			chromedp.SendKeys(chromedp.CSS("#code"), apptest.NewAuthenticator(secret).Code(t, time.Now())),
-			chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
-			chromedp.Click(chromedp.CSS("#continuer")),
-			chromedp.WaitVisible(chromedp.CSS("nav.menu")),
-		)
-		if err != nil {
-			t.Fatalf("%s: enrol the second factor: %v", dept, err)
-		}
-	}
+	login := func(ctx context.Context, dept string) { browserLogin(t, ctx, srv.URL, dept) }
 	text := func(ctx context.Context, what string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
@@ -208,4 +180,35 @@ func startBrowser(t *testing.T) context.Context {
 	ctx, cancel := chromedp.NewContext(timeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// browserLogin signs a department's user in, enrolling the second factor from the secret the page
+// shows (R14) on this first sign-in.
+func browserLogin(t *testing.T, ctx context.Context, base, dept string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/connexion"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), dept+"@vigie.test"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/connexion"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#secret")),
+	)
+	if err != nil {
+		t.Fatalf("%s: sign in: %v", dept, err)
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
+	if err != nil {
+		t.Fatalf("%s: read the secret: %v", dept, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), apptest.NewAuthenticator(secret).Code(t, time.Now())),
+		chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
+		chromedp.Click(chromedp.CSS("#continuer")),
+		chromedp.WaitVisible(chromedp.CSS("nav.menu")),
+	)
+	if err != nil {
+		t.Fatalf("%s: enrol the second factor: %v", dept, err)
+	}
 }
