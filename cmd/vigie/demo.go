@@ -54,6 +54,12 @@ func fillDemo(ctx context.Context, e env, a *app.App, persons int, seed int64) e
 	}
 	fmt.Fprintf(e.stdout, "données de démonstration : %d personnes, %d devis, %d contrats, %d documents, %d interactions, %d tickets (%d messages), %d choix de consentement en %s\n",
 		sum.Persons, sum.Quotes, sum.Contracts, sum.Documents, sum.Interactions, sum.Tickets, sum.TicketMessages, sum.Consents, sum.Elapsed.Round(1e7))
+	if persons >= demo.MinPersonsForRights {
+		if err := demo.Rights(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "portail de confidentialité : essayez /portail avec l'adresse %s (le code arrive par e-mail)\n", demo.PortalEmail)
+	}
 	return printLogins(ctx, e, a)
 }
 
