@@ -88,6 +88,21 @@ func New(a *app.App) *Handler {
 		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/objections", Summary: "Record an objection (art. 21): absolute and immediate for prospection, recorded for the DPO otherwise", OperationID: "create_objection", Kind: "objection-create", handler: h.createObjection},
 		Route{Method: "GET", Pattern: "/api/v1/prospection/targets", Summary: "Persons a prospection campaign may reach now through a channel: consent checked at the moment of use, objections and restrictions excluded", OperationID: "list_prospection_targets", Kind: "targets", handler: h.prospectionTargets},
 	)
+	// The rights desk (R24–R32): the requests of the caller's department, then what the DPO does
+	// for a person as a whole.
+	h.routes = append(h.routes,
+		Route{Method: "GET", Pattern: "/api/v1/rights_requests/queue", Summary: "The rights requests of the caller's department (DPO: every right; quotes: the human reviews), open ones first by time left, with their one-month clock (R32); ?closed=true adds the latest answered ones", OperationID: "list_rights_queue", Kind: "rights-queue", handler: h.rightsQueue},
+		Route{Method: "POST", Pattern: "/api/v1/rights_requests/{id}/identity", Summary: "Record how the requester's identity was checked (art. 12(6): a document only in case of reasonable doubt)", OperationID: "set_rights_identity_check", Kind: "rights-identity", handler: h.setIdentityCheck},
+		Route{Method: "POST", Pattern: "/api/v1/rights_requests/{id}/extend", Summary: "Extend the deadline to three months after receipt (art. 12(3)): once, inside the first month, with a reason sent to the person", OperationID: "extend_rights_request", Kind: "rights-extend", handler: h.extendRequest},
+		Route{Method: "POST", Pattern: "/api/v1/rights_requests/{id}/close", Summary: "Answer a request: closed with its outcome, or refused with the reason (art. 12(4)); the outcome is sent to the person", OperationID: "close_rights_request", Kind: "rights-close", handler: h.closeRequest},
+		Route{Method: "POST", Pattern: "/api/v1/rights_requests/{id}/erase", Summary: "Answer an erasure request (art. 17, R26): erase the person in one transaction, destroy their key, keep what the law requires, close the request; answers the certificate. Irreversible (DPO)", OperationID: "erase_for_rights_request", Kind: "rights-erase", handler: h.eraseForRequest},
+		Route{Method: "GET", Pattern: "/api/v1/persons/{id}/access", Summary: "The right of access (art. 15, R24): everything held on the person, with purposes, legal bases, recipients, retention and sources, as JSON, CSV, HTML or a ZIP of all three and the documents (DPO)", OperationID: "get_person_access", Kind: "rights-access", handler: h.rightsAccess},
+		Route{Method: "GET", Pattern: "/api/v1/persons/{id}/portability", Summary: "The right to portability (art. 20, R27): the data the person provided, as JSON (DPO)", OperationID: "get_person_portability", Kind: "rights-portability", handler: h.rightsPortability},
+		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/restriction", Summary: "Restrict processing (art. 18, R29): the data is stored, no longer processed, listed or exported, until lifted; the reason is kept (DPO)", OperationID: "create_person_restriction", Kind: "rights-restrict", handler: h.restrictPerson},
+		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/restriction/lift", Summary: "Lift a restriction (art. 18(3)), with the reason sent to the person (DPO)", OperationID: "lift_person_restriction", Kind: "rights-lift", handler: h.liftRestriction},
+		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/death", Summary: "Record the person's death and apply their post-mortem directive (LIL art. 85, R30): erase, or open a task for the DPO and restrict processing (DPO)", OperationID: "record_person_death", Kind: "rights-death", handler: h.recordDeath},
+		Route{Method: "PUT", Pattern: "/api/v1/persons/{id}/post-mortem-directive", Summary: "Record or replace the post-mortem directive the person gave by letter (LIL art. 85, R30) (DPO)", OperationID: "set_person_post_mortem_directive", Kind: "rights-directive", handler: h.setDirective},
+	)
 	for _, rt := range h.routes {
 		handler := rt.handler
 		if !rt.Public {

@@ -16,6 +16,7 @@ import (
 	"vigie/internal/app/apptest"
 	"vigie/internal/auth"
 	"vigie/internal/record"
+	"vigie/internal/rights"
 )
 
 // world is a small population and one user (with a token) per department.
@@ -76,6 +77,18 @@ func newWorld(t *testing.T, a *app.App) *world {
 		"content_type":"text/plain","content":"RmFjdHVyZQ=="}`, pid))
 	if _, err := a.DB.ExecContext(ctx, `UPDATE documents SET archived = TRUE WHERE id = $1`, w.ids["archived_document"]); err != nil {
 		t.Fatal(err)
+	}
+	// Two rights requests: an access request, the DPO's, and a human review of the quote's price,
+	// the quotes department's.
+	for name, in := range map[string]rights.NewRequest{
+		"access_request": {PersonID: pid, Type: "access", Channel: "letter", Details: "Copie de mes données"},
+		"review_request": {PersonID: pid, Type: "human_review", Channel: "web_form", QuoteID: w.ids["quote"], Details: "Tarif à revoir"},
+	} {
+		id, err := a.Rights.Submit(ctx, rights.Staff{Department: "dpo"}, in)
+		if err != nil {
+			t.Fatalf("seed %s: %v", name, err)
+		}
+		w.ids[name] = id
 	}
 	w.srv = httptest.NewServer(api.New(a))
 	t.Cleanup(w.srv.Close)

@@ -74,6 +74,32 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(ok, 400)}}
 	case "targets":
 		return []matrixCase{{what: "e-mail prospection targets", path: rt.Pattern + "?purpose=prospection_email", want: allowed(slices.Contains(d.Purposes, "prospection"), 200)}}
+	case "rights-queue":
+		return []matrixCase{{what: "the department's rights requests", path: rt.Pattern, want: allowed(dict.Table("rights_requests").CanRead(d.Code), 200)}}
+	case "rights-identity", "rights-extend", "rights-close":
+		// A request is answered by the departments that may write rights_requests, each for the
+		// requests of its own purposes; an empty body is then refused by name.
+		var cases []matrixCase
+		for _, row := range rowsOf("rights_requests") {
+			ok := dict.Table("rights_requests").CanWrite(d.Code) && slices.Contains(d.Purposes, row.purpose)
+			cases = append(cases, matrixCase{what: "an empty body on " + row.seed, path: id(row.seed), body: `{}`, want: allowed(ok, 400)})
+		}
+		return cases
+	case "rights-erase":
+		// Only the DPO erases, and only for an erasure request: the access request is refused by
+		// name, the human review is not the DPO's.
+		dpo := slices.Contains(d.Purposes, "compliance")
+		return []matrixCase{
+			{what: "an access request", path: id("access_request"), want: allowed(dpo, 400)},
+			{what: "a human review", path: id("review_request"), want: 403},
+		}
+	case "rights-access", "rights-portability":
+		return []matrixCase{{what: "the person's data", path: id("person"), want: allowed(slices.Contains(d.Purposes, "compliance"), 200)}}
+	case "rights-restrict", "rights-lift", "rights-directive":
+		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(slices.Contains(d.Purposes, "compliance"), 400)}}
+	case "rights-death":
+		// Never on the seeded person: the DPO would record a death the other routes then see.
+		return []matrixCase{{what: "an unknown person", path: strings.ReplaceAll(rt.Pattern, "{id}", "987654"), want: allowed(slices.Contains(d.Purposes, "compliance"), 404)}}
 	}
 	table := dict.Table(rt.Resource.Table)
 	switch rt.Kind {
@@ -124,6 +150,8 @@ func rowsOf(table string) []seededRow {
 		return []seededRow{{seed: "note_prospection", purpose: "prospection"}, {seed: "note_support", purpose: "support"}}
 	case "documents":
 		return []seededRow{{seed: "document"}, {seed: "archived_document", archived: true}}
+	case "rights_requests":
+		return []seededRow{{seed: "access_request", purpose: "compliance"}, {seed: "review_request", purpose: "quotes"}}
 	}
 	return nil
 }

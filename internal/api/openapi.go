@@ -7,6 +7,7 @@ import (
 
 	"vigie/internal/consent"
 	"vigie/internal/dictionary"
+	"vigie/internal/rights"
 )
 
 // openAPI builds the OpenAPI 3.1 document from the route table and the data dictionary: every
@@ -50,11 +51,17 @@ func (h *Handler) openAPI() map[string]any {
 		"Objection":  obj(map[string]any{"person_id": map[string]any{"type": "integer"}, "purpose": str(""), "effect": str("What the objection does")}),
 		"Provenance": obj(map[string]any{"collected_at": map[string]any{"type": "string", "format": "date-time"}, "channel": str(""), "purpose": str("")}),
 	}
+	for name, schema := range rightsSchemas() {
+		schemas[name] = schema
+	}
 	paths := map[string]any{}
 	for _, rt := range h.routes {
 		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
 		if rt.Public {
 			op["security"] = []any{}
+		}
+		if strings.HasPrefix(rt.Kind, "rights-") {
+			op["tags"] = []string{"rights"}
 		}
 		if rt.Resource != nil {
 			op["tags"] = []string{rt.Resource.Path}
@@ -300,6 +307,73 @@ func (h *Handler) responses(rt Route) map[string]any {
 	case "content":
 		ok = map[string]any{"description": "The decrypted file", "content": map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
 		out["404"] = errResp("Unknown id")
+	case "rights-queue":
+		out["403"] = errResp("Only the DPO and the quotes department answer rights requests")
+		ok = map[string]any{"description": "The department's requests: open ones by time left, then with ?closed=true the latest 200 answered", "content": jsonContent(obj(map[string]any{
+			"items": map[string]any{"type": "array", "items": ref("RightsRequest")}}, "items"))}
+		out["400"] = errResp("Invalid parameter (closed, or an unknown one)")
+	case "rights-identity", "rights-extend", "rights-close":
+		out["403"] = errResp("The department does not answer this request (the quotes department answers the human reviews only)")
+		ok = map[string]any{"description": "Done; the request as it now stands", "content": jsonContent(ref("RightsRequest"))}
+		out["400"] = errResp(map[string]string{
+			"rights-identity": "identity_check not allowed (enum), or the request is closed (open); nothing was changed",
+			"rights-extend":   "reason missing (required), request closed (status/open), already extended (extension/once) or past the first month (extension/first_month); nothing was changed",
+			"rights-close":    "status not closed|refused (enum), outcome missing (required), evidence too long (max_length), or the request already closed (status/open); nothing was changed",
+		}[rt.Kind])
+		out["404"] = errResp("Unknown request")
+	case "rights-erase":
+		out["403"] = errResp("Only the DPO erases a person")
+		ok = map[string]any{"description": "Erased; the erasure certificate (its SHA-256 closes the request and is in the audit trail)", "content": jsonContent(ref("ErasureCertificate"))}
+		out["400"] = errResp("The request is not an erasure request (type/erasure) or not open (request_id/status); nothing was changed")
+		out["404"] = errResp("Unknown request")
+		out["409"] = errResp("erased: the person was already erased; legal_hold: a legal hold suspends the erasure (art. 17(3)(e)); nothing was changed")
+	case "rights-access":
+		out["403"] = errResp("Only the DPO produces the access archive")
+		file := func(desc string) map[string]any {
+			return map[string]any{"schema": map[string]any{"type": "string", "format": "binary", "description": desc}}
+		}
+		ok = map[string]any{"description": "The archive, as a download (Content-Disposition: attachment); the export is recorded in the audit trail",
+			"headers": map[string]any{
+				"Content-Disposition": map[string]any{"schema": str(`attachment; filename="acces-personne-{id}.{format}"`)},
+				"X-Vigie-Evidence":    map[string]any{"schema": str("zip only: the archive's SHA-256 (sha256:…), to close the request with as its evidence")},
+			},
+			"content": map[string]any{
+				"application/json": map[string]any{"schema": ref("AccessArchive")},
+				"text/csv":         file("One line per value: categorie, table, ligne, champ, libelle, valeur, collecte_le, canal, finalite"),
+				"text/html":        file("A page the person can read, in French"),
+				"application/zip":  file("mes-donnees.html, mes-donnees.json, mes-donnees.csv and documents/…"),
+			}}
+		out["400"] = errResp("format not json, csv, html or zip (enum), or an unknown parameter")
+		out["404"] = errResp("Unknown person")
+	case "rights-portability":
+		out["403"] = errResp("Only the DPO produces the portability export")
+		ok = map[string]any{"description": "The data the person provided, as a download; the export is recorded in the audit trail", "content": jsonContent(ref("Portability"))}
+		out["400"] = errResp("Unknown parameter")
+		out["404"] = errResp("Unknown person")
+		out["409"] = errResp("The person was erased")
+	case "rights-restrict":
+		out["403"] = errResp("Only the DPO restricts processing")
+		out["201"] = map[string]any{"description": "Restricted", "content": jsonContent(ref("RestrictionState"))}
+		out["400"] = errResp("reason missing (required), already restricted (person_id/restricted), or request_id not an open restriction request of this person (request_id/owner, type, status); nothing was changed")
+		out["404"] = errResp("Unknown person")
+		out["409"] = errResp("The person was erased")
+	case "rights-lift":
+		out["403"] = errResp("Only the DPO lifts a restriction")
+		ok = map[string]any{"description": "Lifted; the person is told", "content": jsonContent(ref("RestrictionState"))}
+		out["400"] = errResp("reason missing (required), or the person is not restricted (person_id/restricted); nothing was changed")
+		out["404"] = errResp("Unknown person")
+	case "rights-death":
+		out["403"] = errResp("Only the DPO records a death")
+		ok = map[string]any{"description": "Recorded; what the directive applied", "content": jsonContent(ref("Death"))}
+		out["400"] = errResp("The death is already recorded (person_id/deceased); nothing was changed")
+		out["404"] = errResp("Unknown person")
+		out["409"] = errResp("erased: the person was erased; legal_hold: the death is recorded but the erasure the directive asks for waits for the legal hold to end")
+	case "rights-directive":
+		out["403"] = errResp("Only the DPO records a directive")
+		ok = map[string]any{"description": "Recorded (replacing any previous one)", "content": jsonContent(ref("DirectiveRecorded"))}
+		out["400"] = errResp("instruction not erase|transmit|keep (enum), trusted_contact missing for transmit (required) or too long (max_length), wishes too long (max_length); nothing was changed")
+		out["404"] = errResp("Unknown person")
+		out["409"] = errResp("The person was erased")
 	}
 	if ok != nil {
 		out["200"] = ok
@@ -327,6 +401,10 @@ func (h *Handler) parameters(rt Route) []any {
 		}
 	case "get", "messages":
 		params = append(params, include)
+	case "rights-queue":
+		params = append(params, map[string]any{"name": "closed", "in": "query", "schema": map[string]any{"type": "boolean", "default": false}, "description": "Also list the latest 200 answered requests, after the open ones"})
+	case "rights-access":
+		params = append(params, map[string]any{"name": "format", "in": "query", "schema": map[string]any{"type": "string", "enum": []string{"json", "csv", "html", "zip"}, "default": "json"}, "description": "zip holds the HTML page, the JSON, the CSV and the documents' contents"})
 	case "targets":
 		params = append(params,
 			map[string]any{"name": "purpose", "in": "query", "required": true, "schema": enumOf([]string{"prospection_email", "prospection_phone"})},
@@ -351,8 +429,80 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref("NewObjection")
 	case "create", "update", "message-create":
 		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
+	case "rights-identity", "rights-extend", "rights-close", "rights-restrict", "rights-lift", "rights-directive":
+		schema = ref(map[string]string{"rights-identity": "IdentityCheck", "rights-extend": "Extension", "rights-close": "Closure",
+			"rights-restrict": "NewRestriction", "rights-lift": "RestrictionLift", "rights-directive": "PostMortemDirective"}[rt.Kind])
 	default:
 		return nil
 	}
 	return map[string]any{"required": true, "content": jsonContent(schema)}
+}
+
+// rightsSchemas describes the rights desk's bodies. Strict objects: any other member is refused
+// (unknown_field).
+func rightsSchemas() map[string]any {
+	strict := func(o map[string]any) map[string]any {
+		o["additionalProperties"] = false
+		return o
+	}
+	integer := map[string]any{"type": "integer"}
+	nullable := func(s map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range s {
+			out[k] = v
+		}
+		out["type"] = []any{s["type"], "null"}
+		return out
+	}
+	reason := map[string]any{"type": "string", "minLength": 1, "maxLength": 2000}
+	return map[string]any{
+		"RightsRequest": obj(map[string]any{
+			"id": integer, "person_id": integer, "type": enumOf(rights.Types),
+			"channel": str("How the request arrived"), "status": enumOf([]string{"open", "in_progress", "closed", "refused"}),
+			"identity_check": enumOf(rights.IdentityChecks), "received_at": dateTime,
+			"due_at":      map[string]any{"type": "string", "format": "date-time", "description": "One month after receipt, three once extended (art. 12(3))"},
+			"extended_at": nullable(dateTime), "closed_at": nullable(dateTime),
+			"evidence":  map[string]any{"type": []any{"string", "null"}, "description": "SHA-256 of the answer given (access archive, erasure certificate)"},
+			"days_left": map[string]any{"type": []any{"integer", "null"}, "description": "Whole days before the deadline, rounded down: 0 on the last day, negative when late; null once answered"},
+		}, "id", "person_id", "type", "channel", "status", "identity_check", "received_at", "due_at", "extended_at", "closed_at", "evidence", "days_left"),
+		"IdentityCheck": strict(obj(map[string]any{"identity_check": enumOf(rights.IdentityChecks)}, "identity_check")),
+		"Extension": strict(obj(map[string]any{"reason": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000,
+			"description": "Why more time is needed; sent to the person"}}, "reason")),
+		"Closure": strict(obj(map[string]any{
+			"status":   enumOf([]string{"closed", "refused"}),
+			"outcome":  map[string]any{"type": "string", "minLength": 1, "maxLength": 2000, "description": "The answer given, or the reason of the refusal (art. 12(4)); sent to the person"},
+			"evidence": map[string]any{"type": "string", "maxLength": 80, "description": "SHA-256 of the answer handed over, e.g. the X-Vigie-Evidence of the access archive"},
+		}, "status", "outcome")),
+		"NewRestriction": strict(obj(map[string]any{"reason": reason,
+			"request_id": map[string]any{"type": "integer", "minimum": 0, "description": "The person's open restriction request this answers (0 or absent: none)"}}, "reason")),
+		"RestrictionLift":  strict(obj(map[string]any{"reason": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000, "description": "Sent to the person"}}, "reason")),
+		"RestrictionState": obj(map[string]any{"person_id": integer, "restricted": map[string]any{"type": "boolean"}}, "person_id", "restricted"),
+		"PostMortemDirective": strict(obj(map[string]any{
+			"instruction":     enumOf(rights.Instructions),
+			"trusted_contact": map[string]any{"type": "string", "maxLength": 300, "description": "Who receives the data, and how to reach them; required for transmit"},
+			"wishes":          map[string]any{"type": "string", "maxLength": 2000},
+		}, "instruction")),
+		"DirectiveRecorded": obj(map[string]any{"person_id": integer, "instruction": enumOf(rights.Instructions), "recorded_at": dateTime}, "person_id", "instruction", "recorded_at"),
+		"ErasureCertificate": obj(map[string]any{
+			"person_id": integer, "erased_at": dateTime,
+			"deleted": map[string]any{"type": "object", "additionalProperties": integer, "description": "Rows deleted per table"},
+			"kept": map[string]any{"type": "array", "description": "What a legal obligation keeps in the archive (art. 17(3)(b)), re-sealed under a new key", "items": obj(map[string]any{
+				"table": str(""), "id": integer, "label": str(""), "reason": str("The legal source"), "until": dateTime}, "table", "id", "reason", "until")},
+			"key_destroyed": map[string]any{"type": "boolean", "description": "The person's key is destroyed: every copy sealed under it, backups included, is unreadable"},
+			"evidence":      str("SHA-256 of the certificate, kept on the request and in the audit trail"),
+		}, "person_id", "erased_at", "deleted", "kept", "key_destroyed", "evidence"),
+		"Death": obj(map[string]any{
+			"person_id":   integer,
+			"directive":   map[string]any{"type": "string", "enum": append([]string{""}, rights.Instructions...), "description": "The instruction the person left, empty without one"},
+			"applied":     str("What was done, in French"),
+			"certificate": ref("ErasureCertificate"),
+			"request_id":  map[string]any{"type": "integer", "description": "The task opened for the DPO (transmit to the trusted contact, answer the heirs)"},
+		}, "person_id", "directive", "applied"),
+		"AccessArchive": map[string]any{"type": "object", "description": "Layout " + rights.AccessFormat + " (docs/rights-exports.md): every category held on the person with its purposes, legal bases, recipients and retention, every value with its source, and who accessed the data",
+			"properties": map[string]any{"format": str(""), "generated_at": dateTime, "controller": map[string]any{"type": "object"}, "person_id": integer,
+				"categories": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "accessed_by": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}},
+		"Portability": obj(map[string]any{"format": str(rights.PortabilityFormat), "generated_at": dateTime, "controller": str(""),
+			"tables": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "description": "Per portable table, the fields the person provided"}},
+			"format", "generated_at", "tables"),
+	}
 }

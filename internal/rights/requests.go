@@ -235,6 +235,8 @@ func (s *Service) Close(ctx context.Context, st Staff, id int64, status, outcome
 		return &InputError{"status", "enum", "valeurs admises : closed, refused"}
 	case outcome == "" || len(outcome) > 2000:
 		return &InputError{"outcome", "required", "la réponse apportée est obligatoire (2 000 caractères au plus) ; un refus doit être motivé (art. 12(4))"}
+	case len(evidence) > 80:
+		return &InputError{"evidence", "max_length", "80 caractères au plus (sha256:… de la réponse remise)"}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))

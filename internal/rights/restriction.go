@@ -53,11 +53,14 @@ func (s *Service) Restrict(ctx context.Context, st Staff, personID, requestID in
 
 // Lift ends a restriction, with the reason (the person is told before, art. 18(3)).
 func (s *Service) Lift(ctx context.Context, st Staff, personID int64, reason string) error {
-	reason, err := checkReason("lift_reason", reason)
+	reason, err := checkReason("reason", reason)
 	if err != nil {
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.state(ctx, tx, personID); err != nil {
+			return err
+		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM restrictions WHERE person_id = $1 AND lifted_at IS NULL ORDER BY id DESC`, personID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -182,7 +185,7 @@ func (s *Service) GetDirective(ctx context.Context, st Staff, personID int64) (*
 
 // DeathOutcome says what recording a death did.
 type DeathOutcome struct {
-	Directive   string       // the instruction applied, "" without a directive
+	Directive   string       // the instruction applied, "" without one, "erase_on_hold" when a legal hold defers it
 	Certificate *Certificate // when the directive was to erase
 	RequestID   int64        // the DPO's task: transmit to the trusted contact, or answer heirs
 }
@@ -217,9 +220,15 @@ func (s *Service) RecordDeath(ctx context.Context, st Staff, personID int64) (*D
 		if _, err := tx.ExecContext(ctx, `UPDATE post_mortem_directives SET applied_at = $1 WHERE person_id = $2`, now, personID); err != nil {
 			return fmt.Errorf("rights: record death: %w", err)
 		}
+		if out.Directive == "erase" && state.legalHold {
+			// The legal hold suspends the erasure (art. 17(3)(e)): the DPO erases once it is lifted.
+			out.Directive = "erase_on_hold"
+		}
 		if out.Directive != "erase" {
 			details := "Décès enregistré sans directive : répondre aux demandes des héritiers (LIL art. 85 II)."
 			switch out.Directive {
+			case "erase_on_hold":
+				details = "Décès enregistré : la directive demande l'effacement, suspendu par un gel juridique (art. 17(3)(e)) ; effacer à sa levée."
 			case "transmit":
 				details = "Décès enregistré : transmettre les données à la personne désignée dans la directive (LIL art. 85 I)."
 			case "keep":
