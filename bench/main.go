@@ -42,6 +42,8 @@ type options struct {
 
 	// sensitiveLines is the size of the sensitive-data detectors' corpus (0: skip).
 	sensitiveLines int
+	// rightsSamples is how many persons the access and erasure benchmarks each take (0: skip).
+	rightsSamples int
 }
 
 func main() {
@@ -56,6 +58,7 @@ func main() {
 	flag.IntVar(&o.auditEvents, "audit-events", 10_000_000, "events for the audit verification benchmark on SQLite (0: skip)")
 	flag.IntVar(&o.importRows, "import-rows", 1_000_000, "rows of the legacy import benchmark, on each database (0: skip)")
 	flag.IntVar(&o.sensitiveLines, "sensitive-lines", 500_000, "French free-text lines of the sensitive-data detectors benchmark (0: skip)")
+	flag.IntVar(&o.rightsSamples, "rights-samples", 2000, "persons of the demo database exported, and twice as many erased, by the rights benchmark (0: skip)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -78,7 +81,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("build vigie: %v\n%s", err, out)
 	}
 	var rows []row
-	var belowTable []string // lines printed under the table: audit verification, legacy import
+	var belowTable []string // lines printed under the table: rights, audit verification, legacy import
 	for _, dbName := range strings.Split(o.dbs, ",") {
 		if dbName == "" {
 			continue
@@ -89,6 +92,13 @@ func run(ctx context.Context, o options) error {
 				return fmt.Errorf("%s: %w", dbName, err)
 			}
 			rows = append(rows, r...)
+		}
+		if o.persons > 0 && o.rightsSamples > 0 {
+			r, err := rightsBench(ctx, o, strings.TrimSpace(dbName))
+			if err != nil {
+				return fmt.Errorf("%s: rights: %w", dbName, err)
+			}
+			belowTable = append(belowTable, r...)
 		}
 		if o.importRows > 0 {
 			r, err := importBench(ctx, o, strings.TrimSpace(dbName))
@@ -130,7 +140,8 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) {
+// benchConfig is the configuration of the demo database of --persons persons on one database.
+func benchConfig(o options, dbName string) (app.Config, error) {
 	cfg := app.Config{MasterKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d.key", dbName, o.persons)),
 		AuditKeyFile: filepath.Join(o.dir, fmt.Sprintf("%s-%d-audit.key", dbName, o.persons)),
 		AuditJournal: filepath.Join(o.dir, fmt.Sprintf("%s-%d-bench.journal", dbName, o.persons))}
@@ -140,7 +151,15 @@ func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) 
 	case "postgres":
 		cfg.DatabaseURL = withSearchPath(o.pgURL, fmt.Sprintf("vigie_bench_%d", o.persons))
 	default:
-		return nil, fmt.Errorf("unknown database %q", dbName)
+		return cfg, fmt.Errorf("unknown database %q", dbName)
+	}
+	return cfg, nil
+}
+
+func measure(ctx context.Context, o options, bin, dbName string) ([]row, error) {
+	cfg, err := benchConfig(o, dbName)
+	if err != nil {
+		return nil, err
 	}
 	var rows []row
 	if !o.reuse {

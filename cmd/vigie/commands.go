@@ -47,6 +47,11 @@ func commands() map[string]command {
 			"vigie scan [--format text|json] [--database-url URL]   (exit status 1 when something is found)", scanCmd},
 		"audit": {"verify the audit trail, export a signed checkpoint, apply its retention",
 			"vigie audit verify [--from-checkpoint FILE] [--format text|json]\n       vigie audit checkpoint --out FILE\n       vigie audit purge\n       vigie audit retention [--months N]", auditCmd},
+		"rights": {"answer data-subject rights as the DPO: the queue of requests, the access archive, erasure",
+			"vigie rights list [--all]   (the DPO's queue, latest deadlines first: no personal data)\n" +
+				"       vigie rights export --person N --out FILE [--format zip|json|csv|html]\n" +
+				"       vigie rights erase --person N [--request R] [--yes]   (asks for confirmation on standard input without --yes)\n" +
+				"       Nobody signs in to a command: these act as the DPO's department with no user (user 0), and the audit trail records it so.", rightsCmd},
 		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n" +
 			"       vigie user token --email E          (a script token: no second factor)\n" +
 			"       vigie user passwd --email E         (new password read from standard input; unlocks the account)\n" +

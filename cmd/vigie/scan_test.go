@@ -192,14 +192,24 @@ func TestScanCommandLine(t *testing.T) {
 // sets) and plants forbidden data in it.
 func plantThroughCLIConfig(t *testing.T) {
 	t.Helper()
+	a := cliApp(t, time.Now)
+	defer a.Close()
+	plantSensitive(t, a)
+}
+
+// cliApp opens and starts the application the command line uses, from the environment newCLI
+// sets, with the given clock.
+func cliApp(t *testing.T, now func() time.Time) *app.App {
+	t.Helper()
 	ctx := context.Background()
 	a, err := app.Open(ctx, app.ConfigFromEnv(app.Config{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	a.Now = now
 	if err := a.Start(ctx); err != nil {
+		a.Close()
 		t.Fatal(err)
 	}
-	plantSensitive(t, a)
+	return a
 }

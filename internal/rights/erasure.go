@@ -106,7 +106,8 @@ func (s *Service) Erase(ctx context.Context, st Staff, personID, requestID int64
 	if err != nil {
 		return nil, err
 	}
-	s.forgetFreedPages(ctx)
+	// In the background: the answer does not wait for the log to be folded (about 2 ms).
+	go s.forgetFreedPages(context.WithoutCancel(ctx))
 	return cert, nil
 }
 
