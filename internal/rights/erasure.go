@@ -47,7 +47,9 @@ type Kept struct {
 // except what a legal obligation keeps (contracts and their documents, invoices: the retention
 // rules marked kept_on_erasure), which stays in the archive, re-sealed under a new key and out of
 // every department's reach but the DPO's. The person's key is destroyed, so every copy of their
-// data sealed under it — in backups too — can no longer be read. The person's row stays as a
+// data sealed under it can no longer be read wherever the key itself was not copied (a backup of
+// the data tables without subject_keys; a full database backup still holds the key until it
+// expires — the backup scheme is what makes that true). The person's row stays as a
 // tombstone (the requests they made must still point somewhere), emptied of personal data; their
 // e-mail and phone join the suppression list; the requests keep their dates and type, not their
 // text. The certificate is recorded as an audit event in the same transaction.
