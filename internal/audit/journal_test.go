@@ -81,3 +81,43 @@ func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
 		t.Errorf("verify: %v %v", err, r.Problems)
 	}
 }
+
+// TestR16_WhoAccessedCountsJournalledReadsOnce: reads still in the journal are in "who accessed
+// my data" at once, and count once — before the fold and after it.
+func TestR16_WhoAccessedCountsJournalledReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
+	tr, err := New(ctx, d, time.Now, pseudonym, ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), filepath.Join(dir, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Append(ctx, Event{Department: "devis", Action: ActionRead, Table: "persons", RowID: 7, Subject: pseudonym(7)},
+		Event{Department: "support", Action: ActionRead, Table: "persons", RowID: 8, Subject: pseudonym(8)}); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(when string) {
+		t.Helper()
+		got, err := tr.WhoAccessed(ctx, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Department != "devis" || got[0].Count != 1 {
+			t.Errorf("%s: who accessed person 7 = %+v, want devis once", when, got)
+		}
+	}
+	reads("journalled, not folded")
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reads("folded")
+}

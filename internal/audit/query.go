@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,33 +22,45 @@ type Access struct {
 }
 
 // WhoAccessed lists the departments that read or changed a person's data, by day, oldest first.
+// It counts the events in the database and those still waiting in the journal, without folding
+// them first: a person's access export does not wait for a database transaction. Holding the fold
+// lock keeps an event from being counted in both places.
 func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, error) {
-	if err := t.Flush(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us FROM audit_events WHERE subject = $1`, t.Subject(personID))
-	if err != nil {
-		return nil, fmt.Errorf("audit: who accessed: %w", err)
-	}
-	defer rows.Close()
+	subject := t.Subject(personID)
 	type key struct {
 		dep, action string
 		day         time.Time
 	}
 	counts := map[key]int{}
+	count := func(dep, action string, at time.Time) {
+		at = at.UTC()
+		counts[key{dep, action, time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)}]++
+	}
+	t.foldMu.Lock()
+	defer t.foldMu.Unlock()
+	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us FROM audit_events WHERE subject = $1`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("audit: who accessed: %w", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
-		var k key
+		var dep, action string
 		var atUS int64
-		if err := rows.Scan(&k.dep, &k.action, &atUS); err != nil {
+		if err := rows.Scan(&dep, &action, &atUS); err != nil {
 			return nil, fmt.Errorf("audit: who accessed: %w", err)
 		}
-		at := time.UnixMicro(atUS).UTC()
-		k.day = time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		counts[k]++
+		count(dep, action, time.UnixMicro(atUS))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
 	}
+	t.jmu.Lock()
+	for _, e := range slices.Concat(t.retry, t.journalled) {
+		if bytes.Equal(e.Subject, subject) {
+			count(e.Department, e.Action, e.At)
+		}
+	}
+	t.jmu.Unlock()
 	out := make([]Access, 0, len(counts))
 	for k, n := range counts {
 		out = append(out, Access{Department: k.dep, Action: k.action, Day: k.day, Count: n})
