@@ -221,3 +221,39 @@ func TestR01_SchemaComparisonCatchesDisagreements(t *testing.T) {
 		}
 	}
 }
+
+// R26: an access export and an erasure read and delete everything linked to one person, so every
+// column naming the person, and every foreign key to a table of a person's rows, leads an index:
+// without one, each export or erasure scans a whole table and slows down as the base grows.
+func TestR26_PersonAndForeignKeyColumnsAreIndexed(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		for _, tb := range a.Dict.Tables {
+			for _, c := range tb.Columns {
+				ref, _, isFK := c.ForeignKey()
+				refTable := a.Dict.Table(ref)
+				personRef := isFK && refTable != nil && refTable.PersonColumn != ""
+				if c.Name != tb.PersonColumn && !personRef || c.PrimaryKey() {
+					continue
+				}
+				if !leadsAnIndex(t, a.DB, tb.Name, c.Name) {
+					t.Errorf("%s.%s leads no index", tb.Name, c.Name)
+				}
+			}
+		}
+	})
+}
+
+func leadsAnIndex(t *testing.T, d *db.DB, table, column string) bool {
+	t.Helper()
+	query := `SELECT count(*) FROM pragma_index_list($1) il, pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = $2`
+	if d.Dialect == db.Postgres {
+		query = `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+			WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attname = $2`
+	}
+	var n int
+	if err := d.QueryRowContext(context.Background(), query, table, column).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
