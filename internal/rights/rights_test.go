@@ -32,7 +32,7 @@ type customer struct {
 	person, quote, contract, document, ticket, request int64
 }
 
-func seed(t *testing.T, a *app.App, email string, contractEnd string) customer {
+func seed(t testing.TB, a *app.App, email string, contractEnd string) customer {
 	t.Helper()
 	ctx := context.Background()
 	var c customer
