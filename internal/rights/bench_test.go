@@ -29,3 +29,24 @@ func BenchmarkAccess(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkErase is one person's erasure on SQLite, persons without a contract (nothing kept).
+func BenchmarkErase(b *testing.B) {
+	a := apptest.New(b, "sqlite")
+	ctx := context.Background()
+	var people []int64
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		if len(people) == 0 {
+			for j := range 100 {
+				people = append(people, seed(b, a, fmt.Sprintf("efface%d-%d@exemple.fr", i, j), "none").person)
+			}
+		}
+		p := people[0]
+		people = people[1:]
+		b.StartTimer()
+		if _, err := a.Rights.Erase(ctx, dpo, p, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

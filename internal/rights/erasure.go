@@ -122,46 +122,98 @@ func nullUser(id int64) any {
 
 // keptOnErasure lists the records a legal obligation keeps: contracts until their end plus the
 // contract rule's months, the documents of a kept contract with it, and invoices until the
-// invoice rule's months after they were issued.
+// invoice rule's months after they were issued. It reads only columns stored in clear: nothing
+// is decrypted, and the labels name records by number, so the certificate holds no personal data.
 func (s *Service) keptOnErasure(ctx context.Context, tx *sql.Tx, personID int64, now time.Time) ([]Kept, error) {
 	contractRule, _ := s.dict.RetentionRule("contract")
 	invoiceRule, _ := s.dict.RetentionRule("invoice")
 	var kept []Kept
 	keptContracts := map[int64]time.Time{}
 	if contractRule.KeptOnErasure {
-		recs, err := s.records.PersonRowsTx(ctx, tx, Subject.actor(), "contracts", personID, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
+		endDate := s.dict.Table("contracts").Column("end_date")
+		err := s.eachRow(ctx, tx, `SELECT id, end_date FROM contracts WHERE person_id = $1 ORDER BY id`, personID, func(id int64, raw any) error {
+			v, err := endDate.FromDB(raw)
+			if err != nil {
+				return err
+			}
 			// A contract still running is kept at least as long as if it ended today.
-			end, _ := time.Parse(dictionary.DateLayout, r.Text("end_date"))
+			end, _ := time.Parse(dictionary.DateLayout, string(endDate.Text(v)))
 			if end.IsZero() || end.After(now) {
 				end = now
 			}
-			until := end.AddDate(0, contractRule.Months, 0)
-			if until.After(now) {
-				keptContracts[r.ID] = until
-				kept = append(kept, Kept{Table: "contracts", ID: r.ID, Label: "Contrat " + r.Text("policy_number"), Reason: contractRule.Source, Until: until})
+			if until := end.AddDate(0, contractRule.Months, 0); until.After(now) {
+				keptContracts[id] = until
+				kept = append(kept, Kept{Table: "contracts", ID: id, Label: fmt.Sprintf("Contrat n° %d", id), Reason: contractRule.Source, Until: until})
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	recs, err := s.records.PersonRowsTx(ctx, tx, Subject.actor(), "documents", personID, false)
-	if err != nil {
-		return nil, err
+	createdAt := s.dict.Table("documents").Column("created_at")
+	type document struct {
+		id, contractID int64
+		invoice        bool
+		created        time.Time
 	}
-	for _, r := range recs {
-		contractID, _ := r.Values["contract_id"].(int64)
-		created, _ := r.Values["created_at"].(time.Time)
-		label := "Document « " + r.Text("filename") + " »"
+	var docs []document
+	rows, err := tx.QueryContext(ctx, `SELECT id, contract_id, kind, created_at FROM documents WHERE person_id = $1 ORDER BY id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("rights: read documents: %w", err)
+	}
+	for rows.Next() {
+		var d document
+		var contractID sql.NullInt64
+		var kind string
+		var raw any
+		if err := rows.Scan(&d.id, &contractID, &kind, &raw); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("rights: read documents: %w", err)
+		}
+		v, err := createdAt.FromDB(raw)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("rights: read documents: %w", err)
+		}
+		d.contractID, d.invoice, d.created = contractID.Int64, kind == "invoice", v.(time.Time)
+		docs = append(docs, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rights: read documents: %w", err)
+	}
+	for _, d := range docs {
+		label := fmt.Sprintf("Document n° %d", d.id)
+		invoiceUntil := d.created.AddDate(0, invoiceRule.Months, 0)
 		switch {
-		case r.Values["kind"] == "invoice" && invoiceRule.KeptOnErasure && created.AddDate(0, invoiceRule.Months, 0).After(now):
-			kept = append(kept, Kept{Table: "documents", ID: r.ID, Label: label, Reason: invoiceRule.Source, Until: created.AddDate(0, invoiceRule.Months, 0)})
-		case !keptContracts[contractID].IsZero():
-			kept = append(kept, Kept{Table: "documents", ID: r.ID, Label: label, Reason: contractRule.Source, Until: keptContracts[contractID]})
+		case d.invoice && invoiceRule.KeptOnErasure && invoiceUntil.After(now):
+			kept = append(kept, Kept{Table: "documents", ID: d.id, Label: label + " (facture)", Reason: invoiceRule.Source, Until: invoiceUntil})
+		case !keptContracts[d.contractID].IsZero():
+			kept = append(kept, Kept{Table: "documents", ID: d.id, Label: label, Reason: contractRule.Source, Until: keptContracts[d.contractID]})
 		}
 	}
 	return kept, nil
+}
+
+// eachRow runs a query of (id, value) rows on one person and hands each row to fn.
+func (s *Service) eachRow(ctx context.Context, tx *sql.Tx, query string, personID int64, fn func(id int64, raw any) error) error {
+	rows, err := tx.QueryContext(ctx, query, personID)
+	if err != nil {
+		return fmt.Errorf("rights: read: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var raw any
+		if err := rows.Scan(&id, &raw); err != nil {
+			return fmt.Errorf("rights: read: %w", err)
+		}
+		if err := fn(id, raw); err != nil {
+			return fmt.Errorf("rights: read: %w", err)
+		}
+	}
+	return rows.Err()
 }
 
 // reseal moves what the law keeps under a new key, so that the old one can be destroyed: the
