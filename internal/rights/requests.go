@@ -24,6 +24,7 @@ type Mailer interface {
 type Request struct {
 	ID            int64
 	PersonID      int64
+	QuoteID       int64 // the quote a human review is about; 0 for the other rights
 	Type          string
 	Purpose       string
 	Channel       string
@@ -55,14 +56,15 @@ var TypeLabels = map[string]string{
 // IdentityChecks are how the requester's identity was checked.
 var IdentityChecks = []string{"pending", "portal_code", "known_contact", "id_document", "not_needed"}
 
-const requestColumns = `id, person_id, type, purpose, channel, status, identity_check, received_at, due_at, extended_at, closed_at, evidence`
+const requestColumns = `id, person_id, quote_id, type, purpose, channel, status, identity_check, received_at, due_at, extended_at, closed_at, evidence`
 
 func scanRequest(sc interface{ Scan(...any) error }) (Request, error) {
 	var r Request
 	var evidence sql.NullString
-	err := sc.Scan(&r.ID, &r.PersonID, &r.Type, &r.Purpose, &r.Channel, &r.Status, &r.IdentityCheck, &r.ReceivedAt, &r.DueAt,
+	var quoteID sql.NullInt64
+	err := sc.Scan(&r.ID, &r.PersonID, &quoteID, &r.Type, &r.Purpose, &r.Channel, &r.Status, &r.IdentityCheck, &r.ReceivedAt, &r.DueAt,
 		&r.ExtendedAt, &r.ClosedAt, &evidence)
-	r.Evidence = evidence.String
+	r.Evidence, r.QuoteID = evidence.String, quoteID.Int64
 	r.ReceivedAt, r.DueAt = r.ReceivedAt.UTC(), r.DueAt.UTC()
 	return r, err
 }

@@ -88,6 +88,8 @@ func TestBrowser_PrivacyPortal(t *testing.T) {
 		{"directive", []chromedp.Action[chromedp.Void]{
 			chromedp.Click(chromedp.CSS("#d-erase")),
 			chromedp.Click(chromedp.CSS(`form[action="/portail/directives"] button`))}, "directives pour après votre décès"},
+		{"human review", []chromedp.Action[chromedp.Void]{
+			chromedp.Click(chromedp.CSS(`form[action="/portail/reexamen"] button`))}, "demande de réexamen est enregistrée"},
 		{"erasure", []chromedp.Action[chromedp.Void]{
 			chromedp.Click(chromedp.CSS("#t-erasure")),
 			chromedp.SendKeys(chromedp.CSS("#f-details"), "Je ne suis plus client."),
@@ -102,7 +104,7 @@ func TestBrowser_PrivacyPortal(t *testing.T) {
 		}
 	}
 	page = text(person)
-	for _, want := range []string{"Villeurbanne", "Effacement (art. 17)", "reçue", "Effacer mes données à mon décès", "opposé(e) à toute prospection"} {
+	for _, want := range []string{"Villeurbanne", "Effacement (art. 17)", "Réexamen humain d'un tarif (art. 22)", "reçue", "Effacer mes données à mon décès", "opposé(e) à toute prospection"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("after the steps, the portal lacks %q", want)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"vigie/internal/consent"
@@ -32,6 +33,7 @@ type portalStartView struct {
 
 type portalView struct {
 	Archive    *rights.Archive
+	Quotes     []portalQuote
 	Consents   []portalConsent
 	Objected   bool
 	Restricted bool
@@ -43,6 +45,12 @@ type portalView struct {
 	Types      map[string]string
 	Labels     map[string]string
 	Controller consent.Controller
+}
+
+// portalQuote is a quote the person may ask a human to review (art. 22).
+type portalQuote struct {
+	ID                    int64
+	Vehicle, Premium, Day string
 }
 
 type portalConsent struct {
@@ -175,6 +183,7 @@ var portalMessages = map[string]string{
 	"rectification":  "Vos corrections sont enregistrées.",
 	"verification":   "Vos corrections d'identité seront vérifiées avant de modifier votre contrat ; nous vous répondrons dans le mois.",
 	"directive":      "Vos directives pour après votre décès sont enregistrées.",
+	"reexamen":       "Votre demande de réexamen est enregistrée : une personne du service devis réexamine le tarif et vous répond dans le mois.",
 	"opposition-dpo": "Votre opposition est enregistrée ; le délégué à la protection des données l'examine et vous répond dans le mois.",
 }
 
@@ -216,6 +225,27 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 			case "restricted":
 				v.Restricted = f.Value == true
 			}
+		}
+	}
+	for _, cat := range ar.Categories {
+		if cat.Table != "quotes" {
+			continue
+		}
+		for _, row := range cat.Rows {
+			q := portalQuote{ID: row.ID}
+			for _, f := range row.Fields {
+				switch f.Field {
+				case "vehicle_make", "vehicle_model":
+					q.Vehicle = strings.TrimSpace(q.Vehicle + " " + fmt.Sprint(f.Value))
+				case "premium_quoted":
+					q.Premium = fmt.Sprint(f.Value)
+				case "created_at":
+					if at, err := time.Parse(time.RFC3339, fmt.Sprint(f.Value)); err == nil {
+						q.Day = s.frenchDate(at)
+					}
+				}
+			}
+			v.Quotes = append(v.Quotes, q)
 		}
 	}
 	reqs, err := s.app.Rights.PersonRequests(ctx, personID)
@@ -370,6 +400,38 @@ func (s *server) portalRequest(w http.ResponseWriter, r *http.Request, personID 
 		return
 	}
 	portalDone(w, r, done)
+}
+
+// portalReview asks a human to review an automated price (art. 22); a review already open for
+// the quote is not asked twice.
+func (s *server) portalReview(w http.ResponseWriter, r *http.Request, personID int64) {
+	quoteID, err := strconv.ParseInt(r.PostFormValue("quote_id"), 10, 64)
+	if err != nil || quoteID <= 0 {
+		s.renderPortal(w, r, personID, http.StatusBadRequest, []string{"Devis inconnu."}, nil)
+		return
+	}
+	reqs, err := s.app.Rights.PersonRequests(r.Context(), personID)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	for _, q := range reqs {
+		if q.Type == "human_review" && q.Open() && q.QuoteID == quoteID {
+			portalDone(w, r, "reexamen")
+			return
+		}
+	}
+	if _, err := s.app.Rights.Submit(r.Context(), rights.Subject, rights.NewRequest{PersonID: personID, Type: "human_review", Channel: "portal",
+		QuoteID: quoteID, Details: r.PostFormValue("details")}); err != nil {
+		var invalid *record.ValidationError
+		if errors.As(err, &invalid) {
+			s.renderPortal(w, r, personID, http.StatusBadRequest, []string{"Ce devis n'est pas le vôtre."}, nil)
+			return
+		}
+		s.portalFail(w, r, personID, err)
+		return
+	}
+	portalDone(w, r, "reexamen")
 }
 
 func (s *server) portalRectify(w http.ResponseWriter, r *http.Request, personID int64) {

@@ -17,6 +17,7 @@ import (
 	"vigie/internal/app/apptest"
 	"vigie/internal/outbox"
 	"vigie/internal/outbox/smtptest"
+	"vigie/internal/record"
 )
 
 var portalCode = regexp.MustCompile(`: (\d{6})\b`)
@@ -104,6 +105,7 @@ func TestR24_PortalShowsEverythingAndEachRightWorks(t *testing.T) {
 			{"/portail/opposition", url.Values{"purpose": {"prospection"}}, "vous ne recevrez plus aucune prospection"},
 			{"/portail/rectification", url.Values{"city": {"Villeurbanne"}, "email": {email}}, "Vos corrections sont enregistrées"},
 			{"/portail/directives", url.Values{"instruction": {"transmit"}, "trusted_contact": {"Ma sœur, 06 00 00 00 00"}}, "directives pour après votre décès sont enregistrées"},
+			{"/portail/reexamen", url.Values{"quote_id": {strconv.FormatInt(w.ids["quote"], 10)}, "details": {"Mon bonus a changé."}}, "Votre demande de réexamen est enregistrée"},
 			{"/portail/demande", url.Values{"type": {"erasure"}, "details": {"Je ne suis plus client."}}, "demande d'effacement est enregistrée"},
 		}
 		for _, s := range steps {
@@ -116,6 +118,23 @@ func TestR24_PortalShowsEverythingAndEachRightWorks(t *testing.T) {
 			if !strings.Contains(body, s.done) {
 				t.Errorf("%s: the page does not confirm (%q)", s.path, heading(body))
 			}
+		}
+		// The review reaches the quotes department's desk; another person's quote cannot be asked.
+		if _, body := w.request("GET", "/droits", "devis", nil, nil); !strings.Contains(body, "Réexamen humain d'un tarif") {
+			t.Error("the quotes department does not see the review asked on the portal")
+		}
+		other, err := a.Records.Create(context.Background(), a.Auth.Actor(w.users["devis"]), "persons", record.Input{Text: map[string]string{"first_name": "Autre", "last_name": "Personne"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherQuote, err := a.Records.Create(context.Background(), a.Auth.Actor(w.users["devis"]), "quotes", record.Input{Text: map[string]string{
+			"person_id": strconv.FormatInt(other.ID, 10), "vehicle_make": "Fiat", "vehicle_model": "500", "vehicle_year": "2019", "vehicle_energy": "essence",
+			"vehicle_usage": "prive", "licence_date": "2005-06-01", "bonus_malus": "0.85", "coverage": "tiers", "premium_quoted": "400.00"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := w.portal("POST", "/portail/reexamen", c, url.Values{"quote_id": {strconv.FormatInt(otherQuote.ID, 10)}}); res.StatusCode != 400 {
+			t.Errorf("a review of another person's quote answered %d", res.StatusCode)
 		}
 		res, body = w.portal("POST", "/portail/rectification", c, url.Values{"email": {"pas-une-adresse"}})
 		if res.StatusCode != 400 || !strings.Contains(body, "E-mail") {

@@ -161,6 +161,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /portail/demande", s.portal(s.portalRequest))
 	mux.Handle("POST /portail/rectification", s.portal(s.portalRectify))
 	mux.Handle("POST /portail/directives", s.portal(s.portalDirective))
+	mux.Handle("POST /portail/reexamen", s.portal(s.portalReview))
 
 	// Everything below needs a session.
 	mux.Handle("GET /{$}", s.staff(s.home))
