@@ -270,6 +270,9 @@ type detailView struct {
 	Accesses *accessView
 	// Consents are a person's choices, for the departments that may read them (consents.go).
 	Consents *consentSection
+	// ReportDeath is the person's id on their page: any department that sees the person can tell
+	// the DPO of a death (rights.go).
+	ReportDeath int64
 }
 
 func (s *server) detail(res *resource) staffHandler {
@@ -354,6 +357,7 @@ func (s *server) renderDetailWith(w http.ResponseWriter, r *http.Request, st *se
 			s.fail(w, r, st, err)
 			return
 		}
+		v.ReportDeath = rec.ID
 	case "documents":
 		if c := res.t.Column("content"); c != nil && c.CanRead(dept) {
 			v.Download = "/documents/" + strconv.FormatInt(rec.ID, 10) + "/contenu"

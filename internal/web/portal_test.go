@@ -193,3 +193,38 @@ func TestR24_PortalCodeRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestR30_StaffReportADeathToTheDPO: a department that sees the person reports a death from the
+// person page; the DPO finds the request on the desk and records the death, which applies the
+// person's directive. A report without its source is refused and records nothing.
+func TestR30_StaffReportADeathToTheDPO(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		w := newWorld(t, a)
+		page := "/personnes/" + strconv.FormatInt(w.ids["person"], 10)
+		if _, body := w.request("GET", page, "support", nil, nil); !strings.Contains(body, "Signaler le décès au DPO") {
+			t.Fatal("the person page offers no way to report a death")
+		}
+		before := w.count("rights_requests")
+		if res, _ := w.request("POST", page+"/deces", "support", url.Values{"details": {" "}}, nil); res.StatusCode != 400 || w.count("rights_requests") != before {
+			t.Errorf("a report without its source answered %d and recorded %d requests", res.StatusCode, w.count("rights_requests")-before)
+		}
+		if res, body := w.request("POST", page+"/deces", "support", url.Values{"details": {"Appel de sa fille"}}, nil); res.StatusCode != 200 || !strings.Contains(body, "Décès signalé au DPO") {
+			t.Fatalf("report answered %d", res.StatusCode)
+		}
+		var requestID int64
+		if err := a.DB.QueryRowContext(context.Background(), `SELECT id FROM rights_requests WHERE person_id = $1 AND type = 'post_mortem'`, w.ids["person"]).Scan(&requestID); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := w.request("GET", "/droits", "dpo", nil, nil); !strings.Contains(body, "Directives post-mortem") {
+			t.Error("the DPO's desk does not list the reported death")
+		}
+		res, _ := w.request("POST", "/droits/"+strconv.FormatInt(requestID, 10)+"/deces", "dpo", url.Values{"confirm": {"oui"}}, nil)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("recording the death answered %d", res.StatusCode)
+		}
+		var deceased, restricted bool
+		if err := a.DB.QueryRowContext(context.Background(), `SELECT deceased, restricted FROM persons WHERE id = $1`, w.ids["person"]).Scan(&deceased, &restricted); err != nil || !deceased || !restricted {
+			t.Errorf("after the death: deceased %v, restricted %v (no directive: processing frozen for the heirs' requests)", deceased, restricted)
+		}
+	})
+}

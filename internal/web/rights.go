@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"vigie/internal/rights"
@@ -279,4 +280,36 @@ func (s *server) rightsArchive(w http.ResponseWriter, r *http.Request, st *sessi
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="acces-demande-%d-%s.zip"`, q.ID, time.Now().Format("20060102")))
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	buf.WriteTo(w)
+}
+
+// reportDeath tells the DPO of a person's death: a post-mortem request opens on the desk, where
+// the DPO records the death and the person's directive is applied.
+func (s *server) reportDeath(w http.ResponseWriter, r *http.Request, st *session) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r, st)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.unreadableForm(w, r)
+		return
+	}
+	if _, err := s.app.Records.Get(r.Context(), st.Actor, "persons", id); err != nil {
+		s.fail(w, r, st, err)
+		return
+	}
+	details := strings.TrimSpace(r.PostFormValue("details"))
+	if details == "" || len(details) > 500 {
+		s.render(w, r, st, http.StatusBadRequest, "error", "Requête invalide", errorView{Heading: "Requête invalide",
+			Message: "Dites comment vous avez appris le décès (500 caractères au plus) ; rien n'a été enregistré."})
+		return
+	}
+	_, err := s.app.Rights.Submit(r.Context(), st.staff(), rights.NewRequest{PersonID: id, Type: "post_mortem", Channel: "agency",
+		Details: "Décès signalé par le service " + st.Department.Name + " : " + details, IdentityCheck: "not_needed"})
+	if err != nil {
+		s.fail(w, r, st, err)
+		return
+	}
+	s.render(w, r, st, http.StatusOK, "error", "Décès signalé", errorView{Heading: "Décès signalé au DPO",
+		Message: "Le DPO enregistre le décès et applique les directives de la personne ; d'ici là, rien ne change."})
 }

@@ -187,6 +187,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /personnes/{id}/modifier", s.staff(s.update(persons)))
 	mux.Handle("POST /personnes/{id}/consentements", s.staff(s.recordConsent))
 	mux.Handle("POST /personnes/{id}/opposition", s.staff(s.recordObjection))
+	mux.Handle("POST /personnes/{id}/deces", s.staff(s.reportDeath))
 	mux.Handle("GET /campagnes", s.staff(s.campaign))
 
 	mux.Handle("GET /devis", s.staff(s.list(quotes)))
