@@ -473,8 +473,6 @@ func (h *Handler) failRights(w http.ResponseWriter, r *http.Request, err error) 
 		conflict("erased", rights.ErrErased, "not_erased")
 	case errors.Is(err, rights.ErrLegalHold):
 		conflict("legal_hold", rights.ErrLegalHold, "legal_hold")
-	case errors.Is(err, rights.ErrRestricted):
-		conflict("restricted", rights.ErrRestricted, "restricted")
 	case errors.Is(err, rights.ErrUnknownPerson):
 		writeError(w, http.StatusNotFound, "not_found", "personne inconnue", nil)
 	default:

@@ -34,9 +34,6 @@ const (
 // ErrBadCode refuses a wrong, expired or already used code, without saying which.
 var ErrBadCode = errors.New("rights: code incorrect ou expiré ; demandez-en un nouveau")
 
-// ErrTooManyAttempts refuses a client that tried too often.
-var ErrTooManyAttempts = errors.New("rights: trop de tentatives ; réessayez dans une heure")
-
 // ErrNoSession is a portal request without a valid session.
 var ErrNoSession = errors.New("rights: session du portail absente ou expirée")
 

@@ -75,9 +75,6 @@ var ErrUnknownPerson = errors.New("rights: personne inconnue")
 // ErrErased refuses a second erasure, or any processing, of an erased person.
 var ErrErased = errors.New("rights: cette personne a déjà été effacée")
 
-// ErrRestricted refuses to process the data of a restricted person (art. 18).
-var ErrRestricted = errors.New("rights: traitement limité (art. 18) : données conservées, aucun traitement")
-
 // ErrLegalHold refuses an erasure while a legal hold suspends every end-of-life action (art. 17(3)(e)).
 var ErrLegalHold = errors.New("rights: un gel juridique suspend l'effacement de cette personne (art. 17(3)(e))")
 

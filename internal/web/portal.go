@@ -42,7 +42,6 @@ type portalView struct {
 	Contact    []*formField
 	Done       string
 	Errors     []string
-	Types      map[string]string
 	Labels     map[string]string
 	Controller consent.Controller
 }
@@ -198,7 +197,7 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 		s.fail(w, r, nil, err)
 		return
 	}
-	v := portalView{Archive: ar, Done: portalMessages[r.URL.Query().Get("fait")], Errors: errs, Types: rights.TypeLabels,
+	v := portalView{Archive: ar, Done: portalMessages[r.URL.Query().Get("fait")], Errors: errs,
 		Labels: rights.InstructionLabels, Controller: s.app.Config.Controller}
 	history, err := s.app.Consent.History(ctx, personID, 0, "dpo")
 	if err != nil {
