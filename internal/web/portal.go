@@ -24,11 +24,10 @@ import (
 const portalCookie = "vigie_portail"
 
 type portalStartView struct {
-	Email     string
-	CodeSent  bool
-	Error     string
-	Lifetime  int
-	NoMailbox bool
+	Email    string
+	CodeSent bool
+	Error    string
+	Lifetime int
 }
 
 type portalView struct {
