@@ -175,8 +175,13 @@ func (s *Service) purposes(codes []string) []PurposeInfo {
 	return out
 }
 
-// WriteJSON writes the archive as indented JSON.
+// WriteJSON writes the archive as compact JSON, for programs (the API, a script).
 func (ar *Archive) WriteJSON(w io.Writer) error {
+	return json.NewEncoder(w).Encode(ar)
+}
+
+// writeIndentedJSON writes the archive as indented JSON, for the file a person may open.
+func (ar *Archive) writeIndentedJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(ar)
@@ -241,7 +246,7 @@ func (ar *Archive) WriteZIP(w io.Writer) (string, error) {
 		write func(io.Writer) error
 	}{
 		{"mes-donnees.html", ar.WriteHTML},
-		{"mes-donnees.json", ar.WriteJSON},
+		{"mes-donnees.json", ar.writeIndentedJSON},
 		{"mes-donnees.csv", ar.WriteCSV},
 	}
 	for _, p := range parts {

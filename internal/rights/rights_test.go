@@ -178,7 +178,7 @@ func TestR24_AFieldAddedToTheDictionaryAppearsInTheExport(t *testing.T) {
 		if err := ar.WriteJSON(&js); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(js.String(), `"field": "nickname"`) || !strings.Contains(js.String(), `"value": "Loulou"`) {
+		if !strings.Contains(js.String(), `"field":"nickname"`) || !strings.Contains(js.String(), `"value":"Loulou"`) {
 			t.Error("the new field is not in the access export")
 		}
 	})
