@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"vigie/internal/keys"
 	"vigie/internal/outbox"
 	"vigie/internal/record"
 )
@@ -109,7 +108,12 @@ func (s *Service) PersonRequests(ctx context.Context, personID int64) ([]Request
 
 // Get returns one request.
 func (s *Service) Get(ctx context.Context, id int64) (Request, error) {
-	r, err := scanRequest(s.db.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
+	return s.request(ctx, s.db, id)
+}
+
+// request reads one request, in a transaction when q is one.
+func (s *Service) request(ctx context.Context, q queryRower, id int64) (Request, error) {
+	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, record.ErrNotFound
 	}
@@ -192,12 +196,9 @@ func (s *Service) Extend(ctx context.Context, st Staff, id int64, reason string)
 		return &InputError{"reason", "required", "le motif de la prolongation est obligatoire (2 000 caractères au plus) : il est envoyé à la personne"}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return record.ErrNotFound
-		}
+		r, err := s.request(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("rights: read request: %w", err)
+			return err
 		}
 		now := s.now().UTC()
 		switch {
@@ -208,13 +209,12 @@ func (s *Service) Extend(ctx context.Context, st Staff, id int64, reason string)
 		case !now.Before(r.ReceivedAt.AddDate(0, 1, 0)):
 			return &InputError{"extension", "first_month", "une prolongation doit être annoncée dans le mois qui suit la réception (art. 12(3))"}
 		}
-		sk, err := s.subjectKey(ctx, tx, r.PersonID)
+		sealed, err := s.seal(ctx, tx, r.PersonID, "rights_requests.extension_reason", reason)
 		if err != nil {
 			return err
 		}
-		prov := keys.Provenance{CollectedAt: now, Channel: "api", Purpose: "compliance"}
 		if _, err := tx.ExecContext(ctx, `UPDATE rights_requests SET due_at = $1, extended_at = $2, extension_reason = $3, updated_at = $2 WHERE id = $4`,
-			r.ReceivedAt.AddDate(0, 3, 0), now, sk.Seal("rights_requests.extension_reason", prov, []byte(reason)), id); err != nil {
+			r.ReceivedAt.AddDate(0, 3, 0), now, sealed, id); err != nil {
 			return fmt.Errorf("rights: extend: %w", err)
 		}
 		body := fmt.Sprintf("Bonjour,\n\nVotre demande (%s) reçue le %s demande plus de temps que prévu. "+
@@ -241,24 +241,20 @@ func (s *Service) Close(ctx context.Context, st Staff, id int64, status, outcome
 		return &InputError{"evidence", "max_length", "80 caractères au plus (sha256:… de la réponse remise)"}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return record.ErrNotFound
-		}
+		r, err := s.request(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("rights: read request: %w", err)
+			return err
 		}
 		if !r.Open() {
 			return &InputError{"status", "open", "la demande est déjà close"}
 		}
-		sk, err := s.subjectKey(ctx, tx, r.PersonID)
+		sealed, err := s.seal(ctx, tx, r.PersonID, "rights_requests.outcome", outcome)
 		if err != nil {
 			return err
 		}
 		now := s.now().UTC()
-		prov := keys.Provenance{CollectedAt: now, Channel: "api", Purpose: "compliance"}
 		if _, err := tx.ExecContext(ctx, `UPDATE rights_requests SET status = $1, outcome = $2, closed_at = $3, updated_at = $3,
-			handled_by = $4, evidence = COALESCE($5, evidence) WHERE id = $6`, status, sk.Seal("rights_requests.outcome", prov, []byte(outcome)), now,
+			handled_by = $4, evidence = COALESCE($5, evidence) WHERE id = $6`, status, sealed, now,
 			nullUser(st.UserID), nullString(evidence), id); err != nil {
 			return fmt.Errorf("rights: close: %w", err)
 		}
@@ -282,19 +278,6 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
-}
-
-// subjectKey opens the person's key for sealing a text of their request.
-func (s *Service) subjectKey(ctx context.Context, tx *sql.Tx, personID int64) (*keys.SubjectKey, error) {
-	var wrapped []byte
-	err := tx.QueryRowContext(ctx, `SELECT wrapped_key FROM subject_keys WHERE person_id = $1`, personID).Scan(&wrapped)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrErased
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rights: read key: %w", err)
-	}
-	return s.keys.Unwrap(personID, wrapped)
 }
 
 // letter queues a message to the person's e-mail address. A person without one is written to by
@@ -337,12 +320,9 @@ func (s *Service) SetEvidence(ctx context.Context, st Staff, id int64, evidence 
 // updateOpen changes one column of an open request and records the step.
 func (s *Service) updateOpen(ctx context.Context, st Staff, id int64, field, action, query string, value any) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM rights_requests WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return record.ErrNotFound
-		}
+		r, err := s.request(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("rights: read request: %w", err)
+			return err
 		}
 		if !r.Open() {
 			return &InputError{field, "open", "la demande est close"}

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"vigie/internal/keys"
 )
 
 // Restrict freezes the processing of a person's data (art. 18): the data is stored, not
@@ -94,18 +92,6 @@ func checkReason(field, reason string) (string, error) {
 		return "", &InputError{field, "required", "le motif est obligatoire (2 000 caractères au plus)"}
 	}
 	return reason, nil
-}
-
-// seal encrypts a text under the person's key, collected now for compliance.
-func (s *Service) seal(ctx context.Context, tx *sql.Tx, personID int64, place, text string) ([]byte, error) {
-	if text == "" {
-		return nil, nil
-	}
-	sk, err := s.subjectKey(ctx, tx, personID)
-	if err != nil {
-		return nil, err
-	}
-	return sk.Seal(place, keys.Provenance{CollectedAt: s.now().UTC(), Channel: "api", Purpose: "compliance"}, []byte(text)), nil
 }
 
 // Instructions a post-mortem directive may give (LIL art. 85).

@@ -106,3 +106,28 @@ func (s *Service) event(ctx context.Context, tx *sql.Tx, st Staff, action, table
 	return s.audit.AppendTx(ctx, tx, audit.Event{UserID: st.UserID, Department: st.Department, Action: action,
 		Table: table, RowID: rowID, Subject: s.audit.Subject(personID), Purpose: "compliance", Detail: detail})
 }
+
+// seal encrypts a text under the person's key, collected now for compliance.
+func (s *Service) seal(ctx context.Context, tx *sql.Tx, personID int64, place, text string) ([]byte, error) {
+	if text == "" {
+		return nil, nil
+	}
+	sk, err := s.subjectKey(ctx, tx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return sk.Seal(place, keys.Provenance{CollectedAt: s.now().UTC(), Channel: "api", Purpose: "compliance"}, []byte(text)), nil
+}
+
+// subjectKey opens the person's key for sealing a text of their request.
+func (s *Service) subjectKey(ctx context.Context, tx *sql.Tx, personID int64) (*keys.SubjectKey, error) {
+	var wrapped []byte
+	err := tx.QueryRowContext(ctx, `SELECT wrapped_key FROM subject_keys WHERE person_id = $1`, personID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrErased
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rights: read key: %w", err)
+	}
+	return s.keys.Unwrap(personID, wrapped)
+}

@@ -212,19 +212,16 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 		}
 		v.Consents = append(v.Consents, pc)
 	}
+	shown := map[string]string{}
 	for _, cat := range ar.Categories {
 		if cat.Table != "persons" {
 			continue
 		}
 		for _, f := range cat.Rows[0].Fields {
-			switch f.Field {
-			case "objected_prospection":
-				v.Objected = f.Value == true
-			case "restricted":
-				v.Restricted = f.Value == true
-			}
+			shown[f.Field] = fmt.Sprint(f.Value)
 		}
 	}
+	v.Objected, v.Restricted = shown["objected_prospection"] == "true", shown["restricted"] == "true"
 	for _, cat := range ar.Categories {
 		if cat.Table != "quotes" {
 			continue
@@ -265,10 +262,6 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 		return
 	}
 	persons := s.dict.Table("persons")
-	shown := map[string]string{}
-	for _, f := range ar.Categories[0].Rows[0].Fields {
-		shown[f.Field] = fmt.Sprint(f.Value)
-	}
 	for k, val := range values {
 		shown[k] = val
 	}

@@ -176,7 +176,7 @@ func (s *server) rightsAction(act func(r *http.Request, st *session, q rights.Re
 		case errors.As(err, &inputErr):
 			s.renderRightsRequest(w, r, st, http.StatusBadRequest, inputErr.Message, nil)
 		case errors.Is(err, rights.ErrErased), errors.Is(err, rights.ErrLegalHold), errors.Is(err, rights.ErrUnknownPerson):
-			s.renderRightsRequest(w, r, st, http.StatusConflict, err.Error()[len("rights: "):], nil)
+			s.renderRightsRequest(w, r, st, http.StatusConflict, strings.TrimPrefix(err.Error(), "rights: "), nil)
 		case err != nil:
 			s.fail(w, r, st, err)
 		case cert != nil:
