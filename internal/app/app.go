@@ -27,6 +27,7 @@ import (
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
 	"vigie/internal/keys"
+	"vigie/internal/lifecycle"
 	"vigie/internal/outbox"
 	"vigie/internal/quoting"
 	"vigie/internal/record"
@@ -171,7 +172,9 @@ type App struct {
 	Quoting *quoting.Service
 	Outbox  *outbox.Outbox
 	Rights  *rights.Service
-	Now     func() time.Time
+	// Lifecycle is the retention engine.
+	Lifecycle *lifecycle.Engine
+	Now       func() time.Time
 }
 
 // Open connects to the database and loads the dictionary. Keys are loaded by Unlock, once the
@@ -260,6 +263,7 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Quoting = quoting.New(a.DB, a.Dict, a.Records, a.Consent, kr, a.Now)
 	a.Outbox = outbox.New(a.DB, kr, a.Now)
 	a.Rights = rights.New(a.DB, a.Dict, kr, a.Records, a.Consent, a.Audit, a.Outbox, a.Config.Controller, a.Now)
+	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil

@@ -416,6 +416,7 @@ func (g *generator) personVals(p *plan, kind, source string, created int64, purp
 	v["deceased"] = false
 	v["objected_prospection"] = false
 	v["erased_at"] = nil
+	v["renewal_asked_at"] = nil
 	v["created_at"] = ts(created)
 	v["updated_at"] = ts(max(created, g.lastContact))
 	p.person.prov = keys.Provenance{CollectedAt: ts(created), Channel: provenanceChannel(source), Purpose: purpose}
@@ -731,6 +732,8 @@ func (g *generator) contract(p *plan, qi int, o offer, start, end int64, status,
 	v["annual_premium"] = g.cents(premium)
 	v["broker_commission"] = g.cents(premium * (8 + g.r.Int64N(8)) / 100)
 	v["status"] = status
+	// Archiving is the lifecycle engine's work: the demo leaves it to the first run.
+	v["archived"] = false
 	v["created_at"] = ts(recorded)
 	v["updated_at"] = ts(updated)
 	if g.percent(10) {
@@ -844,6 +847,7 @@ func (g *generator) ticket(p *plan, ci int, from, to int64, subject string) {
 		m.ref, m.refIdx = "ticket_id", ti
 		m.vals["author"] = author
 		m.vals["body"] = pick(g, bodies)
+		m.vals["archived"] = false
 		m.vals["created_at"] = ts(at)
 		last = at
 		at += g.between(2*hour, 4*day)
@@ -860,6 +864,7 @@ func (g *generator) ticket(p *plan, ci int, from, to int64, subject string) {
 	}
 	v = p.rows[ti].vals
 	v["status"] = status
+	v["archived"] = false
 	v["closed_at"] = nil
 	updated := last
 	if status == "closed" {

@@ -33,6 +33,7 @@ const (
 	KindPortalCode   = "portal_code"   // the one-time sign-in code of the privacy portal
 	KindRightsLetter = "rights_letter" // a letter answering a rights request
 	KindProspection  = "prospection"   // a commercial message; needs WithProspection
+	KindRenewal      = "renewal"       // asks a prospect near the end of retention whether to keep in touch
 )
 
 // kindPurposes are the known kinds, in the order the dictionary lists them, and their purposes.
@@ -40,6 +41,7 @@ var kindPurposes = []struct{ kind, purpose string }{
 	{KindPortalCode, "compliance"},
 	{KindRightsLetter, "compliance"},
 	{KindProspection, "prospection"},
+	{KindRenewal, "compliance"},
 }
 
 // Kinds returns the known kinds (the values the dictionary allows for outbox.kind).

@@ -602,6 +602,13 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.T
 	if err := s.index(ctx, tx, t, id, personID, vals, false); err != nil {
 		return 0, err
 	}
+	if t.Name == "interactions" {
+		// An exchange with the person is a contact: it restarts the prospect's retention (R33).
+		if _, err := tx.ExecContext(ctx, `UPDATE persons SET last_contact_at = $1 WHERE id = $2 AND (last_contact_at IS NULL OR last_contact_at < $1)`,
+			vals["occurred_at"], personID); err != nil {
+			return 0, fmt.Errorf("record: last contact: %w", err)
+		}
+	}
 	return id, s.audit.Wrote(ctx, tx, a, "create", t, id, personID, names)
 }
 

@@ -1,0 +1,56 @@
+package lifecycle
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// progress prints a step's advance on the terminal: at most a line a second, then its total. It
+// prints counts and rule names, never personal data.
+type progress struct {
+	w     io.Writer
+	label string
+	total int64
+	last  time.Time
+	began time.Time
+}
+
+func newProgress(w io.Writer, st step, r Rule, total int64) *progress {
+	p := &progress{w: w, label: r.Label + " — " + actionLabel(st.action), total: total, began: time.Now()}
+	if w != nil {
+		fmt.Fprintf(w, "cycle de vie : %s : %d à traiter\n", p.label, total)
+		p.last = p.began
+	}
+	return p
+}
+
+func (p *progress) advance(done int64) {
+	if p.w == nil || time.Since(p.last) < time.Second {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "cycle de vie : %s : %d/%d (%d %%)\n", p.label, done, p.total, 100*done/max(1, p.total))
+}
+
+func (p *progress) end(done int64) {
+	if p.w == nil {
+		return
+	}
+	fmt.Fprintf(p.w, "cycle de vie : %s : %d traités en %s\n", p.label, done, time.Since(p.began).Round(time.Millisecond))
+}
+
+// actionLabel names an action in French.
+func actionLabel(action string) string {
+	switch action {
+	case "renew":
+		return "demande de renouvellement"
+	case Delete:
+		return "suppression"
+	case Anonymise:
+		return "anonymisation"
+	case Archive:
+		return "archivage"
+	}
+	return action
+}
