@@ -53,7 +53,7 @@ func commands() map[string]command {
 				"       vigie rights erase --person N [--request R] [--yes]   (asks for confirmation on standard input without --yes)\n" +
 				"       Nobody signs in to a command: these act as the DPO's department with no user (user 0), and the audit trail records it so.", rightsCmd},
 		"lifecycle": {"apply the retention rules: archive, anonymise, delete, ask prospects to renew; legal holds; the DPO's rules",
-			"vigie lifecycle run [--dry-run] [--now AAAA-MM-JJ]   (resumes a run cut off; --now may not precede the last run)\n" +
+			"vigie lifecycle run [--dry-run] [--now AAAA-MM-JJ] [--batch N]   (resumes a run cut off; --now may not precede the last run)\n" +
 				"       vigie lifecycle check [--now AAAA-MM-JJ]   (what is due now, in 30 and 90 days; exit status 1 when something is overdue)\n" +
 				"       vigie lifecycle rules\n" +
 				"       vigie lifecycle set-rule --rule CODE --months N [--action A] --reason TEXT\n" +

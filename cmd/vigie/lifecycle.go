@@ -66,8 +66,12 @@ func lifecycleRun(ctx context.Context, e env) error {
 	fs := flags("lifecycle", e, &cfg)
 	dryRun := fs.Bool("dry-run", false, "print exactly what a run would do, and change nothing")
 	nowFlag := fs.String("now", "", "day the rules are applied for, AAAA-MM-JJ (default: now); not before the last run's")
+	batchSize := fs.Int("batch", 1000, "rows per transaction (1 to 10000)")
 	if err := parse(fs, e.args[1:], 0); err != nil {
 		return err
+	}
+	if *batchSize < 1 || *batchSize > 10000 {
+		return fmt.Errorf("--batch %d : un nombre de lignes par transaction entre 1 et 10000 est attendu", *batchSize)
 	}
 	now, err := parseDay("now", *nowFlag)
 	if err != nil {
@@ -78,7 +82,7 @@ func lifecycleRun(ctx context.Context, e env) error {
 		return err
 	}
 	defer a.Close()
-	run, err := a.Lifecycle.Run(ctx, lifecycle.Options{Now: now, DryRun: *dryRun, Progress: e.stderr, By: cliLifecycle})
+	run, err := a.Lifecycle.WithBatch(*batchSize).Run(ctx, lifecycle.Options{Now: now, DryRun: *dryRun, Progress: e.stderr, By: cliLifecycle})
 	var inputErr *lifecycle.InputError
 	if errors.As(err, &inputErr) {
 		return errors.New(inputErr.Message)
@@ -345,3 +349,37 @@ func lifecycleRuns(ctx context.Context, e env) error {
 	}
 	return nil
 }
+
+// maintainLifecycle is the scheduled run inside vigie serve: every night at LifecycleHour (server
+// time), and at start-up when a crash cut a run off, to finish it. A run logs counts, never
+// personal data.
+func maintainLifecycle(ctx context.Context, a *app.App) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	unfinished, err := a.Lifecycle.Unfinished(ctx)
+	if err != nil {
+		a.Log.Error("lifecycle: read runs", "err", err)
+	}
+	var lastDay string
+	for {
+		now := time.Now()
+		if unfinished || now.Hour() == LifecycleHour && now.Format(dictionary.DateLayout) != lastDay {
+			run, err := a.Lifecycle.Run(ctx, lifecycle.Options{})
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.Log.Error("lifecycle run failed", "err", err)
+			case err == nil:
+				a.Log.Info("lifecycle run", "run", run.ID, "resumed", run.Resumed, "handled", run.Total(), "overdue", run.Overdue)
+			}
+			unfinished, lastDay = false, now.Format(dictionary.DateLayout)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// LifecycleHour is the hour of the night the server applies the retention rules.
+const LifecycleHour = 2

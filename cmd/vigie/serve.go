@@ -87,6 +87,7 @@ func serve(ctx context.Context, e env) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go maintainAudit(ctx, a)
 	go maintainSensitiveScan(ctx, a)
+	go maintainLifecycle(ctx, a)
 	if sender := a.MailSender(); sender != nil {
 		if cfg.MailDir != "" && cfg.SMTPAddr == "" {
 			fmt.Fprintf(e.stdout, "Courriels : pas de serveur SMTP (VIGIE_SMTP_ADDR) ; chaque message est déposé dans %s/\n", cfg.MailDir)

@@ -186,3 +186,12 @@ func (e *Engine) Runs(ctx context.Context, limit int) ([]Run, error) {
 	}
 	return out, nil
 }
+
+// Unfinished reports whether a real run was cut off and waits to be resumed.
+func (e *Engine) Unfinished(ctx context.Context) (bool, error) {
+	var n int
+	if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM lifecycle_runs WHERE status = $1 AND NOT dry_run`, StatusRunning).Scan(&n); err != nil {
+		return false, fmt.Errorf("lifecycle: read runs: %w", err)
+	}
+	return n > 0, nil
+}
