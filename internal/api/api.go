@@ -103,6 +103,12 @@ func New(a *app.App) *Handler {
 		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/death", Summary: "Record the person's death and apply their post-mortem directive (LIL art. 85, R30): erase, or open a task for the DPO and restrict processing (DPO)", OperationID: "record_person_death", Kind: "rights-death", handler: h.recordDeath},
 		Route{Method: "PUT", Pattern: "/api/v1/persons/{id}/post-mortem-directive", Summary: "Record or replace the post-mortem directive the person gave by letter (LIL art. 85, R30) (DPO)", OperationID: "set_person_post_mortem_directive", Kind: "rights-directive", handler: h.setDirective},
 	)
+	// The archive (R35): what lies in a person's archive, and the DPO's justified, logged reading
+	// of one archived row (archive.go).
+	h.routes = append(h.routes,
+		Route{Method: "GET", Pattern: "/api/v1/persons/{id}/archive", Summary: "The person's archive (R35): the archived contracts, documents, tickets and messages, with their clear columns only; nothing is decrypted (DPO)", OperationID: "list_person_archive", Kind: "archive-list", handler: h.listArchive},
+		Route{Method: "POST", Pattern: "/api/v1/archive/{table}/{id}", Summary: "Read an archived row (R35) on a written justification: the reading is logged with the justification (sealed) and in the audit trail, in one transaction; answers the row decrypted (DPO)", OperationID: "read_archived_record", Kind: "archive-read", handler: h.readArchive},
+	)
 	for _, rt := range h.routes {
 		handler := rt.handler
 		if !rt.Public {

@@ -97,6 +97,12 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 		return []matrixCase{{what: "the person's data", path: id("person"), want: allowed(slices.Contains(d.Purposes, "compliance"), 200)}}
 	case "rights-restrict", "rights-lift", "rights-directive":
 		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(slices.Contains(d.Purposes, "compliance"), 400)}}
+	case "archive-list":
+		return []matrixCase{{what: "a person's archive", path: id("person"), want: allowed(d.Code == "dpo", 200)}}
+	case "archive-read":
+		// Only the DPO opens the archive; without a justification it is refused by name.
+		path := strings.NewReplacer("{table}", "documents", "{id}", "{archived_document}").Replace(rt.Pattern)
+		return []matrixCase{{what: "an archived document without a justification", path: path, body: `{}`, want: allowed(d.Code == "dpo", 400)}}
 	case "rights-death":
 		// Never on the seeded person: the DPO would record a death the other routes then see.
 		return []matrixCase{{what: "an unknown person", path: strings.ReplaceAll(rt.Pattern, "{id}", "987654"), want: allowed(slices.Contains(d.Purposes, "compliance"), 404)}}

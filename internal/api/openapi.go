@@ -54,6 +54,7 @@ func (h *Handler) openAPI() map[string]any {
 	for name, schema := range rightsSchemas() {
 		schemas[name] = schema
 	}
+	h.archiveSchemas(schemas)
 	paths := map[string]any{}
 	for _, rt := range h.routes {
 		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
@@ -62,6 +63,9 @@ func (h *Handler) openAPI() map[string]any {
 		}
 		if strings.HasPrefix(rt.Kind, "rights-") {
 			op["tags"] = []string{"rights"}
+		}
+		if strings.HasPrefix(rt.Kind, "archive-") {
+			op["tags"] = []string{"archive"}
 		}
 		if rt.Resource != nil {
 			op["tags"] = []string{rt.Resource.Path}
@@ -374,6 +378,18 @@ func (h *Handler) responses(rt Route) map[string]any {
 		out["400"] = errResp("instruction not erase|transmit|keep (enum), trusted_contact missing for transmit (required) or too long (max_length), wishes too long (max_length); nothing was changed")
 		out["404"] = errResp("Unknown person")
 		out["409"] = errResp("The person was erased")
+	case "archive-list":
+		out["403"] = errResp("Only the DPO sees the archive")
+		ok = map[string]any{"description": "The person's archived rows, oldest table first; nothing decrypted, nothing audited", "content": jsonContent(obj(map[string]any{
+			"items": map[string]any{"type": "array", "items": ref("ArchivedRow")}}, "items"))}
+		out["400"] = errResp("Unknown parameter")
+		out["404"] = errResp("Unknown person")
+	case "archive-read":
+		out["403"] = errResp("Only the DPO opens the archive")
+		ok = map[string]any{"description": "The archived row, every field decrypted; the reading is recorded in archive_accesses (with the justification, sealed) and in the audit trail (purpose compliance, detail archive)", "content": jsonContent(ref("ArchivedRecord"))}
+		out["400"] = errResp("justification missing (required), shorter than 20 characters (min_length), longer than 2,000 (max_length) or carrying data Vigie must never hold (sensitive_…); a table without archive (table/not_archived); an unknown field (unknown_field); nothing was recorded")
+		out["404"] = errResp("Unknown table or row")
+		out["409"] = errResp("not_archived: the row is not archived, read it the normal way; nothing was recorded")
 	}
 	if ok != nil {
 		out["200"] = ok
@@ -401,6 +417,10 @@ func (h *Handler) parameters(rt Route) []any {
 		}
 	case "get", "messages":
 		params = append(params, include)
+	case "archive-read":
+		params = append(params,
+			map[string]any{"name": "table", "in": "path", "required": true, "schema": enumOf(h.archivedTableNames()), "description": "A table with an archive"},
+			include)
 	case "rights-queue":
 		params = append(params, map[string]any{"name": "closed", "in": "query", "schema": map[string]any{"type": "boolean", "default": false}, "description": "Also list the latest 200 answered requests, after the open ones"})
 	case "rights-access":
@@ -427,6 +447,8 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref("NewConsent")
 	case "objection-create":
 		schema = ref("NewObjection")
+	case "archive-read":
+		schema = ref("ArchiveJustification")
 	case "create", "update", "message-create":
 		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
 	case "rights-identity", "rights-extend", "rights-close", "rights-restrict", "rights-lift", "rights-directive":

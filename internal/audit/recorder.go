@@ -10,7 +10,10 @@ import (
 	"vigie/internal/record"
 )
 
-var _ record.Auditor = (*Trail)(nil)
+var (
+	_ record.Auditor        = (*Trail)(nil)
+	_ record.ArchiveAuditor = (*Trail)(nil)
+)
 
 // Read records one access event per record returned: who (user and department), whose data (the
 // pseudonym), which fields, for which purpose. Records without personal data (a staff list) and
@@ -44,6 +47,20 @@ func (t *Trail) Wrote(ctx context.Context, tx *sql.Tx, a record.Actor, action st
 	})
 	return t.AppendTx(ctx, tx, Event{UserID: a.UserID, Department: a.Department, Action: action, Table: tbl.Name,
 		RowID: id, Subject: t.Subject(personID), Fields: strings.Join(fields, ","), Purpose: purposeOf(a)})
+}
+
+// ReadTx records one read in the record chain, inside the transaction of the write it goes with
+// (the DPO's archive access and its justification, R35): both are kept, or neither. The detail is
+// a code, never personal data.
+func (t *Trail) ReadTx(ctx context.Context, tx *sql.Tx, a record.Actor, tbl *dictionary.Table, rec *record.Record, detail string) error {
+	var fields []string
+	for _, c := range tbl.Columns {
+		if _, ok := rec.Values[c.Name]; ok && c.Personal {
+			fields = append(fields, c.Name)
+		}
+	}
+	return t.AppendTx(ctx, tx, Event{UserID: a.UserID, Department: a.Department, Action: ActionRead, Table: tbl.Name,
+		RowID: rec.ID, Subject: t.Subject(rec.PersonID), Fields: strings.Join(fields, ","), Purpose: purposeOf(a), Detail: detail})
 }
 
 func purposeOf(a record.Actor) string {

@@ -73,7 +73,8 @@ type Options struct {
 	// than the last run's: data deleted cannot be brought back to match an earlier date.
 	Now time.Time
 	// DryRun does all the work in one transaction and rolls it back: the counts are exactly what a
-	// real run would do, and nothing changes (no message leaves, no audit event is kept).
+	// real run would do, and nothing changes (no message leaves, no audit event is written). On
+	// SQLite the transaction holds the write lock while it runs.
 	DryRun bool
 	// Progress, when set, receives a line per rule as it advances; it never carries personal data.
 	Progress io.Writer
@@ -182,6 +183,9 @@ func (e *Engine) Run(ctx context.Context, opt Options) (*Run, error) {
 	}
 	if runErr == nil {
 		run.Overdue, runErr = e.overdueIn(ctx, view, rules, asOf)
+	}
+	if dry != nil {
+		dry.Rollback()
 	}
 	return e.finish(ctx, run, runErr)
 }
@@ -346,16 +350,13 @@ func (e *Engine) runStep(ctx context.Context, work func(context.Context, func(*s
 				return err
 			}
 			batchDone = n
-			if n == 0 {
+			if n == 0 || run.DryRun {
 				return nil
 			}
 			if err := e.audit.AppendTx(ctx, tx, audit.Event{UserID: 0, Department: "system", Action: "lifecycle_" + st.action,
 				Table: st.table, Purpose: "compliance",
 				Detail: fmt.Sprintf("run=%d rule=%s version=%d months=%d n=%d", run.ID, r.Code, r.Version, r.Months, n)}); err != nil {
 				return err
-			}
-			if run.DryRun {
-				return nil
 			}
 			return addCount(ctx, tx, run.ID, st.rule, st.action, n)
 		})
