@@ -44,6 +44,8 @@ type options struct {
 	sensitiveLines int
 	// rightsSamples is how many persons the access and erasure benchmarks each take (0: skip).
 	rightsSamples int
+	// lifecyclePersons are the sizes of the lifecycle benchmark's demo databases ("0": skip).
+	lifecyclePersons string
 }
 
 func main() {
@@ -59,6 +61,7 @@ func main() {
 	flag.IntVar(&o.importRows, "import-rows", 1_000_000, "rows of the legacy import benchmark, on each database (0: skip)")
 	flag.IntVar(&o.sensitiveLines, "sensitive-lines", 500_000, "French free-text lines of the sensitive-data detectors benchmark (0: skip)")
 	flag.IntVar(&o.rightsSamples, "rights-samples", 2000, "persons of the demo database exported, and twice as many erased, by the rights benchmark (0: skip)")
+	flag.StringVar(&o.lifecyclePersons, "lifecycle-persons", "250000,500000,1000000", "comma-separated sizes of the demo databases swept by vigie lifecycle run beside raw SQL, on each database (0: skip)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -80,8 +83,12 @@ func run(ctx context.Context, o options) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/vigie").CombinedOutput(); err != nil {
 		return fmt.Errorf("build vigie: %v\n%s", err, out)
 	}
+	lifecycleSizes, err := parseSizes(o.lifecyclePersons)
+	if err != nil {
+		return err
+	}
 	var rows []row
-	var belowTable []string // lines printed under the table: rights, audit verification, legacy import
+	var belowTable []string // lines printed under the table: rights, audit verification, legacy import, lifecycle
 	for _, dbName := range strings.Split(o.dbs, ",") {
 		if dbName == "" {
 			continue
@@ -107,6 +114,16 @@ func run(ctx context.Context, o options) error {
 			}
 			belowTable = append(belowTable, r)
 		}
+		if len(lifecycleSizes) > 0 {
+			r, err := lifecycleBench(ctx, o, bin, strings.TrimSpace(dbName), lifecycleSizes)
+			if err != nil {
+				return fmt.Errorf("%s: lifecycle: %w", dbName, err)
+			}
+			belowTable = append(belowTable, r...)
+		}
+	}
+	if len(lifecycleSizes) > 0 {
+		belowTable = append(belowTable, "lifecycle target (issue 7): on SQLite, the sweep of the ~450k persons past retention at 1M persons in ≤ 5 s, and ratio raw/engine ≥ 0.5 (raw time / engine time)")
 	}
 	if o.auditEvents > 0 {
 		r, err := auditVerifyBench(ctx, o)

@@ -340,6 +340,9 @@ func (e *Engine) runStep(ctx context.Context, work func(context.Context, func(*s
 		var batchDone int64
 		var last int64
 		err := work(ctx, func(tx *sql.Tx) error {
+			if err := e.serialise(ctx, tx); err != nil {
+				return err
+			}
 			ids, err := e.candidates(ctx, tx, st, r, asOf, cursor)
 			if err != nil || len(ids) == 0 {
 				return err
@@ -476,3 +479,19 @@ func (e *Engine) expireHolds(ctx context.Context, at time.Time) error {
 	}
 	return nil
 }
+
+// serialise makes batches of concurrent runs (the nightly one, one started from the DPO's page)
+// take turns, each choosing its candidates only once the other's batch has committed: on SQLite
+// the write lock taken at BEGIN does it; on PostgreSQL, a transaction-scoped advisory lock.
+func (e *Engine) serialise(ctx context.Context, tx *sql.Tx) error {
+	if e.db.Dialect != db.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lifecycleLock); err != nil {
+		return fmt.Errorf("lifecycle: lock: %w", err)
+	}
+	return nil
+}
+
+// lifecycleLock is the advisory lock key of the engine's batches ("VIGIE-LC" in ASCII).
+const lifecycleLock = 0x5649474945_4c43

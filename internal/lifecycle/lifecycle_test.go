@@ -387,3 +387,39 @@ func TestR33_DryRunPredictsTheRunAndChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestR33_ConcurrentRunsDoNothingTwice: two runs started together (the nightly one and one from
+// the DPO's page) share the work without doing any of it twice: together they handle exactly
+// what a dry run predicted.
+func TestR33_ConcurrentRunsDoNothingTwice(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		demoData(t, a, 300)
+		dry, err := a.Lifecycle.Run(ctx, lifecycle.Options{Now: day0, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := a.Lifecycle.WithBatch(7).Run(ctx, lifecycle.Options{Now: day0})
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var handled int64
+		if err := a.DB.QueryRowContext(ctx, `SELECT COALESCE(sum(c.n), 0) FROM lifecycle_counts c JOIN lifecycle_runs r ON r.id = c.run_id WHERE NOT r.dry_run`).Scan(&handled); err != nil {
+			t.Fatal(err)
+		}
+		if handled != dry.Total() {
+			t.Errorf("the two runs handled %d records together; the dry run predicted %d", handled, dry.Total())
+		}
+		if d := due(t, a, day0, "prospect", "delete"); d.Now != 0 {
+			t.Errorf("%d prospects still due", d.Now)
+		}
+	})
+}

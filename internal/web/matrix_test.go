@@ -48,6 +48,7 @@ func TestR08_WebAuthorizationMatrix(t *testing.T) {
 		checks = append(checks,
 			check{"/utilisateurs", status(a.Dict.Table("users").CanRead(d.Code), 200)},
 			check{"/audit", status(d.Code == "dpo", 200)},
+			check{"/cycle-de-vie", status(d.Code == "dpo", 200)},
 			check{"/campagnes", status(slices.Contains(d.Purposes, "prospection"), 200)},
 			check{"/dictionnaire", 200},
 			check{"/", 200})

@@ -273,6 +273,9 @@ type detailView struct {
 	// ReportDeath is the person's id on their page: any department that sees the person can tell
 	// the DPO of a death (rights.go).
 	ReportDeath int64
+	// Archive is the person's archive, for the DPO only, each row opened on a written
+	// justification (archive.go).
+	Archive *archiveSection
 }
 
 func (s *server) detail(res *resource) staffHandler {
@@ -358,6 +361,10 @@ func (s *server) renderDetailWith(w http.ResponseWriter, r *http.Request, st *se
 			return
 		}
 		v.ReportDeath = rec.ID
+		if v.Archive, err = s.archiveSection(ctx, st, rec.ID); err != nil {
+			s.fail(w, r, st, err)
+			return
+		}
 	case "documents":
 		if c := res.t.Column("content"); c != nil && c.CanRead(dept) {
 			v.Download = "/documents/" + strconv.FormatInt(rec.ID, 10) + "/contenu"

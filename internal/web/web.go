@@ -244,6 +244,16 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /droits/{id}/lever", s.staff(liftForRequest(s)))
 	mux.Handle("POST /droits/{id}/deces", s.staff(recordDeath(s)))
 
+	// The end of life of the data, for the DPO (lifecycle.go).
+	mux.Handle("GET /cycle-de-vie", s.staff(s.lifecyclePage))
+	mux.Handle("POST /cycle-de-vie/regles", s.staff(s.changeRule))
+	mux.Handle("POST /cycle-de-vie/passage", s.staff(s.launchRun))
+	mux.Handle("POST /cycle-de-vie/gels", s.staff(s.placeHold))
+	mux.Handle("POST /cycle-de-vie/gels/{id}/lever", s.staff(s.liftHold))
+
+	// The archive, for the DPO, on a written justification (archive.go).
+	mux.Handle("POST /archives/{table}/{id}", s.staff(s.readArchive))
+
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
 }
@@ -348,6 +358,9 @@ func (s *server) nav(st *session, path string) []navItem {
 	if rightsDepartments[st.User.Department] {
 		add("Droits des personnes", "/droits")
 	}
+	if st.User.Department == lifecycleDepartment {
+		add("Cycle de vie", "/cycle-de-vie")
+	}
 	if st.User.Department == auditDepartment {
 		add("Journal d'audit", "/audit")
 	}
@@ -370,7 +383,7 @@ func plural(label string) string {
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
-		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request"} {
+		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
