@@ -17,7 +17,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, st step, r Rule, total int64) *progress {
-	p := &progress{w: w, label: r.Label + " — " + actionLabel(st.action), total: total, began: time.Now()}
+	p := &progress{w: w, label: r.Label + " — " + ActionLabel(st.action), total: total, began: time.Now()}
 	if w != nil {
 		fmt.Fprintf(w, "cycle de vie : %s : %d à traiter\n", p.label, total)
 		p.last = p.began
@@ -40,8 +40,8 @@ func (p *progress) end(done int64) {
 	fmt.Fprintf(p.w, "cycle de vie : %s : %d traités en %s\n", p.label, done, time.Since(p.began).Round(time.Millisecond))
 }
 
-// actionLabel names an action in French.
-func actionLabel(action string) string {
+// ActionLabel names an action of the engine in French, for the terminal and the DPO's page.
+func ActionLabel(action string) string {
 	switch action {
 	case "renew":
 		return "demande de renouvellement"

@@ -28,18 +28,6 @@ const lifecycleForbidden = "Le cycle de vie des données (durées de conservatio
 // lifecycleRunsShown is how many runs the page lists.
 const lifecycleRunsShown = 20
 
-// retentionActionLabels names the engine's actions in French.
-var retentionActionLabels = map[string]string{
-	"delete": "suppression", "anonymise": "anonymisation", "archive": "archivage", "renew": "demande de renouvellement",
-}
-
-func retentionAction(a string) string {
-	if l, ok := retentionActionLabels[a]; ok {
-		return l
-	}
-	return a
-}
-
 var lifecycleMessages = map[string]string{
 	"regle": "Règle modifiée : la nouvelle version s'applique dès le prochain passage.",
 	"gel":   "Gel posé : aucune action de fin de vie ne touche plus la personne jusqu'à sa fin.",
@@ -142,7 +130,7 @@ func (s *server) renderLifecycle(w http.ResponseWriter, r *http.Request, st *ses
 	}
 	v.Due, v.Overdue = nil, 0
 	for _, d := range due {
-		v.Due = append(v.Due, dueLine{Due: d, ActionLabel: retentionAction(d.Action)})
+		v.Due = append(v.Due, dueLine{Due: d, ActionLabel: lifecycle.ActionLabel(d.Action)})
 		v.Overdue += d.Now
 	}
 	v.Chart = newDueChart(v.Due, v.At)
@@ -156,7 +144,7 @@ func (s *server) renderLifecycle(w http.ResponseWriter, r *http.Request, st *ses
 	v.Rules = nil
 	for _, rule := range rules {
 		labels[rule.Code] = rule.Label
-		l := ruleLine{Rule: rule, ActionLabel: retentionAction(rule.Action), FormMonths: strconv.Itoa(rule.Months)}
+		l := ruleLine{Rule: rule, ActionLabel: lifecycle.ActionLabel(rule.Action), FormMonths: strconv.Itoa(rule.Months)}
 		if rule.Version > 0 {
 			l.Changed = s.frenchTime(rule.ChangedAt)
 		}
@@ -168,7 +156,7 @@ func (s *server) renderLifecycle(w http.ResponseWriter, r *http.Request, st *ses
 			}
 		}
 		for _, a := range rule.Actions {
-			l.Options = append(l.Options, option{Value: a, Label: retentionAction(a), Selected: a == action})
+			l.Options = append(l.Options, option{Value: a, Label: lifecycle.ActionLabel(a), Selected: a == action})
 		}
 		v.Rules = append(v.Rules, l)
 	}
@@ -234,7 +222,7 @@ func (s *server) runLine(run lifecycle.Run, labels map[string]string) runLine {
 		if label == "" {
 			label = c.Rule
 		}
-		l.ByRule = append(l.ByRule, countLine{Label: label + " — " + retentionAction(c.Action), N: c.N})
+		l.ByRule = append(l.ByRule, countLine{Label: label + " — " + lifecycle.ActionLabel(c.Action), N: c.N})
 	}
 	return l
 }
