@@ -506,7 +506,7 @@ func parseSizes(list string) ([]int, error) {
 		}
 		n, err := strconv.Atoi(f)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("--lifecycle-persons: %q is not a number of persons", f)
+			return nil, fmt.Errorf("%q is not a size (a whole number)", f)
 		}
 		out = append(out, n)
 	}

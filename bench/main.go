@@ -46,6 +46,8 @@ type options struct {
 	rightsSamples int
 	// lifecyclePersons are the sizes of the lifecycle benchmark's demo databases ("0": skip).
 	lifecyclePersons string
+	// statsRows are the sizes of the statistics extract benchmark's tables ("0": skip).
+	statsRows string
 }
 
 func main() {
@@ -62,6 +64,7 @@ func main() {
 	flag.IntVar(&o.sensitiveLines, "sensitive-lines", 500_000, "French free-text lines of the sensitive-data detectors benchmark (0: skip)")
 	flag.IntVar(&o.rightsSamples, "rights-samples", 2000, "persons of the demo database exported, and twice as many erased, by the rights benchmark (0: skip)")
 	flag.StringVar(&o.lifecyclePersons, "lifecycle-persons", "250000,500000,1000000", "comma-separated sizes of the demo databases swept by vigie lifecycle run beside raw SQL, on each database (0: skip)")
+	flag.StringVar(&o.statsRows, "stats-rows", "250000,500000,1000000", "comma-separated sizes of the statistics tables exported by vigie export stats beside a raw dump, on each database (0: skip)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -84,6 +87,10 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("build vigie: %v\n%s", err, out)
 	}
 	lifecycleSizes, err := parseSizes(o.lifecyclePersons)
+	if err != nil {
+		return err
+	}
+	statsSizes, err := parseSizes(o.statsRows)
 	if err != nil {
 		return err
 	}
@@ -121,6 +128,16 @@ func run(ctx context.Context, o options) error {
 			}
 			belowTable = append(belowTable, r...)
 		}
+		if len(statsSizes) > 0 {
+			r, err := statsBench(ctx, o, bin, strings.TrimSpace(dbName), statsSizes)
+			if err != nil {
+				return fmt.Errorf("%s: stats: %w", dbName, err)
+			}
+			belowTable = append(belowTable, r...)
+		}
+	}
+	if len(statsSizes) > 0 {
+		belowTable = append(belowTable, statsTarget)
 	}
 	if len(lifecycleSizes) > 0 {
 		belowTable = append(belowTable, "lifecycle target (issue 7): on SQLite, the sweep of the ~450k persons past retention at 1M persons in ≤ 5 s, and ratio raw/engine ≥ 0.5 (raw time / engine time)")

@@ -16,7 +16,6 @@ import (
 
 	"vigie/internal/app"
 	"vigie/internal/dictionary"
-	"vigie/internal/redact"
 )
 
 // env is what every command is handed: its arguments and the process's streams.
@@ -37,7 +36,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":      {"start the server (API, web interface)", "vigie serve [--addr 127.0.0.1:8080] [--demo [--persons N]] [--tls-cert F --tls-key F | --tls-self-signed] [--trusted-proxies LIST] [--database-url URL]", serve},
-		"migrate":    {"apply pending database migrations", "vigie migrate [--database-url URL]", migrate},
+		"migrate":    {"apply pending database migrations, or list them", "vigie migrate [--database-url URL]\n       vigie migrate --status   (every migration, applied and when, or pending; changes nothing)", migrate},
 		"demo":       {"fill the database with deterministic French demo data and one user per department", "vigie demo [--persons N] [--seed S] [--database-url URL]", demoCmd},
 		"dictionary": {"print the data dictionary, or audit a legacy CSV extract against it", "vigie dictionary [--format md|html]\n       vigie dictionary audit FILE.csv [--format text|json] [--delimiter ';']", dictionaryCmd},
 		"import": {"bring in a legacy CRM extract: forbidden and unknown columns dropped, cells scanned, a report of what was kept and why",
@@ -60,6 +59,11 @@ func commands() map[string]command {
 				"       vigie lifecycle hold --person N [--contract C] --until AAAA-MM-JJ --reason TEXT\n" +
 				"       vigie lifecycle lift --hold N\n" +
 				"       vigie lifecycle holds | runs", lifecycleCmd},
+		"export": {"the anonymised statistics extract for the performance team: k-anonymous, with the k reached and the suppression rate",
+			"vigie export stats --out FILE.csv [--k 10] [--l 2] [--from AAAA-MM --to AAAA-MM] [--format rfc4180|excel-fr] [--columns month,zone,price] [--pseudonymise]\n" +
+				"       e.g. vigie export stats --out stats.csv --format excel-fr --columns month,zone,price\n" +
+				"       vigie export stats-refresh   (rebuild the snapshot of the live quotes now; an extract does it when the data changed)", exportCmd},
+		"breach": {"the breach register (art. 33-34): record, 72-hour clocks, notifications, drafts to the CNIL and letters to the people", breachUsage, breachCmd},
 		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n" +
 			"       vigie user token --email E          (a script token: no second factor)\n" +
 			"       vigie user passwd --email E         (new password read from standard input; unlocks the account)\n" +
@@ -73,7 +77,6 @@ func commands() map[string]command {
 var errUsage = errors.New("usage")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	log := slog.New(redact.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), personalFields()))
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout, cmds)
@@ -85,9 +88,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr, cmds)
 		return 2
 	}
+	log, err := newLogger(stderr, os.Getenv("VIGIE_LOG_FORMAT"))
+	if err != nil {
+		fmt.Fprintf(stderr, "vigie: %v\n", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, log: log})
+	err = cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, log: log})
 	switch {
 	case err == nil:
 		return 0
@@ -114,7 +122,9 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	fmt.Fprintln(w, "\nEnvironment: VIGIE_DATABASE_URL (postgres://… ; default: SQLite file vigie.db),")
 	fmt.Fprintln(w, "             VIGIE_MASTER_KEY_FILE (default: vigie.key, created with mode 0600 on first run),")
-	fmt.Fprintln(w, "             VIGIE_AUDIT_KEY_FILE (default: vigie-audit.key, signs the audit checkpoints).")
+	fmt.Fprintln(w, "             VIGIE_AUDIT_KEY_FILE (default: vigie-audit.key, signs the audit checkpoints),")
+	fmt.Fprintln(w, "             VIGIE_LOG_FORMAT (text or json; default text), VIGIE_METRICS_TOKEN (bearer token for /metrics;")
+	fmt.Fprintln(w, "             without it /metrics answers only on the loopback). Deployment: docs/deploiement.md.")
 }
 
 // flags returns a flag set for a command, with the database flag when the command uses data.
@@ -173,8 +183,12 @@ func open(ctx context.Context, e env, cfg app.Config) (*app.App, error) {
 func migrate(ctx context.Context, e env) error {
 	var cfg app.Config
 	fs := flags("migrate", e, &cfg)
+	status := fs.Bool("status", false, "list every migration, applied (with when) or pending, and change nothing")
 	if err := parse(fs, e.args, 0); err != nil {
 		return err
+	}
+	if *status {
+		return migrateStatus(ctx, e, app.ConfigFromEnv(cfg))
 	}
 	a, err := app.Open(ctx, app.ConfigFromEnv(cfg), e.log)
 	if err != nil {

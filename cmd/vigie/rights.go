@@ -154,42 +154,56 @@ func rightsExport(ctx context.Context, e env) error {
 // (empty for the other formats), then renames the file into place: a file that is there is
 // complete and on record.
 func writeArchive(ar *rights.Archive, out, format string, record func(evidence string) error) (string, error) {
+	var evidence string
+	err := writeFileAtomically(out, func(w io.Writer) error {
+		var err error
+		switch format {
+		case "zip":
+			evidence, err = ar.WriteZIP(w)
+		case "json":
+			err = ar.WriteJSON(w)
+		case "csv":
+			err = ar.WriteCSV(w)
+		case "html":
+			err = ar.WriteHTML(w)
+		}
+		if err != nil {
+			return fmt.Errorf("--out : écrire l'archive : %w", err)
+		}
+		return nil
+	}, func() error { return record(evidence) })
+	return evidence, err
+}
+
+// writeFileAtomically writes a file beside its destination, runs done once it is on disk, then
+// renames it into place: a refused or failed write leaves no partial file behind.
+func writeFileAtomically(out string, write func(io.Writer) error, done func() error) error {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
-		return "", fmt.Errorf("--out : %w", err)
+		return fmt.Errorf("--out : %w", err)
 	}
 	defer os.Remove(f.Name())
 	w := bufio.NewWriterSize(f, 1<<16)
-	var evidence string
-	switch format {
-	case "zip":
-		evidence, err = ar.WriteZIP(w)
-	case "json":
-		err = ar.WriteJSON(w)
-	case "csv":
-		err = ar.WriteCSV(w)
-	case "html":
-		err = ar.WriteHTML(w)
-	}
+	err = write(w)
 	if err == nil {
 		err = w.Flush()
 	}
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--out : %w", cerr)
 	}
 	if err != nil {
-		return "", fmt.Errorf("--out : écrire l'archive : %w", err)
+		return err
 	}
-	if err := record(evidence); err != nil {
-		return "", err
+	if err := done(); err != nil {
+		return err
 	}
 	if err := os.Rename(f.Name(), out); err != nil {
-		return "", fmt.Errorf("--out : écrire l'archive : %w", err)
+		return fmt.Errorf("--out : %w", err)
 	}
-	return evidence, nil
+	return nil
 }
 
 // rightsErase erases a person (art. 17) in one transaction, after a confirmation unless --yes,

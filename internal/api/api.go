@@ -57,7 +57,6 @@ type Handler struct {
 func New(a *app.App) *Handler {
 	h := &Handler{app: a, mux: http.NewServeMux()}
 	h.routes = []Route{
-		{Method: "GET", Pattern: "/healthz", Summary: "Liveness probe", OperationID: "health", Kind: "health", Public: true, handler: h.health},
 		{Method: "GET", Pattern: "/api/v1/openapi.json", Summary: "This OpenAPI document", OperationID: "openapi", Kind: "openapi", Public: true, handler: h.openapi},
 		{Method: "POST", Pattern: "/api/v1/session", Summary: "Log in: exchange an email, a password and a TOTP code (or a recovery code) for a bearer token", OperationID: "createSession", Kind: "login", Public: true, handler: h.login},
 		{Method: "POST", Pattern: "/api/v1/session/password", Summary: "Change the password (expired, forced or voluntary) and log in", OperationID: "changePassword", Kind: "password-change", Public: true, handler: h.changePassword},
@@ -109,6 +108,8 @@ func New(a *app.App) *Handler {
 		Route{Method: "GET", Pattern: "/api/v1/persons/{id}/archive", Summary: "The person's archive (R35): the archived contracts, documents, tickets and messages, with their clear columns only; nothing is decrypted (DPO)", OperationID: "list_person_archive", Kind: "archive-list", handler: h.listArchive},
 		Route{Method: "POST", Pattern: "/api/v1/archive/{table}/{id}", Summary: "Read an archived row (R35) on a written justification: the reading is logged with the justification (sealed) and in the audit trail, in one transaction; answers the row decrypted (DPO)", OperationID: "read_archived_record", Kind: "archive-read", handler: h.readArchive},
 	)
+	// The breach register (R39–R40), for the DPO (breach.go).
+	h.routes = append(h.routes, h.breachRoutes()...)
 	for _, rt := range h.routes {
 		handler := rt.handler
 		if !rt.Public {
@@ -231,12 +232,4 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.app.Log.Error("api: request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "erreur interne", nil)
 	}
-}
-
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	if err := h.app.DB.PingContext(r.Context()); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "base de données injoignable", nil)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -97,6 +97,21 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 		return []matrixCase{{what: "the person's data", path: id("person"), want: allowed(slices.Contains(d.Purposes, "compliance"), 200)}}
 	case "rights-restrict", "rights-lift", "rights-directive":
 		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(slices.Contains(d.Purposes, "compliance"), 400)}}
+	case "breach-list", "breach-create", "breach-get", "breach-update", "breach-notify", "breach-draft-cnil", "breach-draft-letters":
+		// Only the departments the dictionary lets read the register (the DPO): the list, an empty
+		// body refused by name, an unknown breach.
+		ok := slices.Contains(dict.Table("breaches").Read, d.Code)
+		switch rt.Kind {
+		case "breach-list":
+			return []matrixCase{{what: "the breach register", path: rt.Pattern, want: allowed(ok, 200)}}
+		case "breach-create":
+			return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: allowed(ok, 400)}}
+		}
+		body := ""
+		if rt.Method != "GET" {
+			body = `{}`
+		}
+		return []matrixCase{{what: "an unknown breach", path: strings.ReplaceAll(rt.Pattern, "{id}", "987654"), body: body, want: allowed(ok, 404)}}
 	case "archive-list":
 		return []matrixCase{{what: "a person's archive", path: id("person"), want: allowed(d.Code == "dpo", 200)}}
 	case "archive-read":

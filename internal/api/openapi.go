@@ -55,6 +55,7 @@ func (h *Handler) openAPI() map[string]any {
 		schemas[name] = schema
 	}
 	h.archiveSchemas(schemas)
+	breachSchemas(schemas)
 	paths := map[string]any{}
 	for _, rt := range h.routes {
 		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
@@ -66,6 +67,9 @@ func (h *Handler) openAPI() map[string]any {
 		}
 		if strings.HasPrefix(rt.Kind, "archive-") {
 			op["tags"] = []string{"archive"}
+		}
+		if strings.HasPrefix(rt.Kind, "breach-") {
+			op["tags"] = []string{"breaches"}
 		}
 		if rt.Resource != nil {
 			op["tags"] = []string{rt.Resource.Path}
@@ -251,9 +255,6 @@ func (h *Handler) responses(rt Route) map[string]any {
 	}
 	var ok map[string]any
 	switch rt.Kind {
-	case "health":
-		ok = map[string]any{"description": "Alive", "content": jsonContent(obj(map[string]any{"status": str("")}))}
-		out["503"] = errResp("Database unreachable")
 	case "openapi":
 		ok = map[string]any{"description": "This document", "content": jsonContent(map[string]any{"type": "object"})}
 	case "login", "password-change":
@@ -391,6 +392,9 @@ func (h *Handler) responses(rt Route) map[string]any {
 		out["404"] = errResp("Unknown table or row")
 		out["409"] = errResp("not_archived: the row is not archived, read it the normal way; nothing was recorded")
 	}
+	if strings.HasPrefix(rt.Kind, "breach-") {
+		ok = breachResponses(rt.Kind, out)
+	}
 	if ok != nil {
 		out["200"] = ok
 	}
@@ -421,6 +425,10 @@ func (h *Handler) parameters(rt Route) []any {
 		params = append(params,
 			map[string]any{"name": "table", "in": "path", "required": true, "schema": enumOf(h.archivedTableNames()), "description": "A table with an archive"},
 			include)
+	case "breach-draft-letters":
+		params = append(params,
+			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}, "description": "Cursor: the next field of the previous page (a person number)"},
+			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 500, "default": 100}})
 	case "rights-queue":
 		params = append(params, map[string]any{"name": "closed", "in": "query", "schema": map[string]any{"type": "boolean", "default": false}, "description": "Also list the latest 200 answered requests, after the open ones"})
 	case "rights-access":
@@ -447,6 +455,8 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref("NewConsent")
 	case "objection-create":
 		schema = ref("NewObjection")
+	case "breach-create", "breach-update", "breach-notify":
+		schema = ref(map[string]string{"breach-create": "NewBreach", "breach-update": "BreachChange", "breach-notify": "NewBreachNotification"}[rt.Kind])
 	case "archive-read":
 		schema = ref("ArchiveJustification")
 	case "create", "update", "message-create":

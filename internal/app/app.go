@@ -23,6 +23,7 @@ import (
 	"vigie/internal/antivirus"
 	"vigie/internal/audit"
 	"vigie/internal/auth"
+	"vigie/internal/breach"
 	"vigie/internal/consent"
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
@@ -32,6 +33,7 @@ import (
 	"vigie/internal/quoting"
 	"vigie/internal/record"
 	"vigie/internal/rights"
+	"vigie/internal/stats"
 )
 
 // Config is Vigie's configuration, parsed once from flags and the environment.
@@ -71,6 +73,9 @@ type Config struct {
 	// MailDir, without SMTPAddr, receives each message as an .eml file instead (VIGIE_MAIL_DIR):
 	// for the demo and development only, since the files hold personal data in clear.
 	MailDir string
+	// MetricsToken, when set, is the bearer token /metrics requires from any address
+	// (VIGIE_METRICS_TOKEN); unset, /metrics answers only on the loopback, never through a proxy.
+	MetricsToken string
 }
 
 // DefaultSMTPFrom is the From of Vigie's messages unless VIGIE_SMTP_FROM says otherwise.
@@ -128,6 +133,7 @@ func ConfigFromEnv(c Config) Config {
 	c.SMTPPassword = firstSet(c.SMTPPassword, os.Getenv("VIGIE_SMTP_PASSWORD"))
 	c.SMTPFrom = firstSet(c.SMTPFrom, os.Getenv("VIGIE_SMTP_FROM"), DefaultSMTPFrom)
 	c.MailDir = firstSet(c.MailDir, os.Getenv("VIGIE_MAIL_DIR"))
+	c.MetricsToken = firstSet(c.MetricsToken, os.Getenv("VIGIE_METRICS_TOKEN"))
 	return c
 }
 
@@ -174,7 +180,11 @@ type App struct {
 	Rights  *rights.Service
 	// Lifecycle is the retention engine.
 	Lifecycle *lifecycle.Engine
-	Now       func() time.Time
+	// Breaches is the breach register (art. 33 and 34).
+	Breaches *breach.Service
+	// Stats keeps the anonymised statistics and makes their extracts.
+	Stats *stats.Service
+	Now   func() time.Time
 }
 
 // Open connects to the database and loads the dictionary. Keys are loaded by Unlock, once the
@@ -184,6 +194,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, errors.New("app: VIGIE_QUOTE_DATA_MAX_AGE_MONTHS: want a whole number of months from 1 to 120")
 	}
 	if err := checkMailConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := checkMetricsToken(cfg.MetricsToken); err != nil {
 		return nil, err
 	}
 	dict, err := dictionary.Load()
@@ -264,6 +277,8 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Outbox = outbox.New(a.DB, kr, a.Now)
 	a.Rights = rights.New(a.DB, a.Dict, kr, a.Records, a.Consent, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now)
+	a.Breaches = breach.New(a.DB, a.Dict, kr, a.Audit, a.Config.Controller, a.Log, a.Now)
+	a.Stats = stats.New(a.DB, a.Dict, kr, a.Audit, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
 	return nil

@@ -73,6 +73,7 @@ type Service struct {
 	dummyOnce sync.Once
 	dummy     string
 	addresses *addressLimiter
+	failures  failureCounts // refused sign-ins by reason, for monitoring (monitoring.go)
 
 	mu    sync.Mutex
 	cache map[string]cachedToken

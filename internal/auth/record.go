@@ -39,9 +39,10 @@ func (s *Service) recordTx(ctx context.Context, tx *sql.Tx, events ...audit.Even
 	return s.recorder.AppendTx(ctx, tx, events...)
 }
 
-// recordFailure records a refused sign-in. It does not change the answer: a failure to record is
-// logged, and the attempt stays refused.
+// recordFailure counts a refused sign-in (FailedSignIns) and records it. It does not change the
+// answer: a failure to record is logged, and the attempt stays refused.
 func (s *Service) recordFailure(ctx context.Context, u User, reason string) {
+	s.failures.add(reason)
 	if s.recorder == nil {
 		return
 	}

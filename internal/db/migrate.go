@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -119,12 +120,23 @@ func (d *DB) Migrate(ctx context.Context) ([]Migration, error) {
 }
 
 func (d *DB) migrateFrom(ctx context.Context, fsys fs.FS) ([]Migration, error) {
+	return d.migrateUpTo(ctx, fsys, math.MaxInt)
+}
+
+// migrateUpTo applies the pending migrations whose version is at most upTo (see MigrateTo).
+func (d *DB) migrateUpTo(ctx context.Context, fsys fs.FS, upTo int) ([]Migration, error) {
 	if err := d.ensureMigrationTable(ctx); err != nil {
 		return nil, err
 	}
 	pending, err := d.pendingIn(ctx, fsys)
 	if err != nil {
 		return nil, err
+	}
+	for i, m := range pending {
+		if m.Version > upTo {
+			pending = pending[:i]
+			break
+		}
 	}
 	for _, m := range pending {
 		err := d.InTx(ctx, func(tx *sql.Tx) error {

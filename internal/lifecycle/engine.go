@@ -481,14 +481,10 @@ func (e *Engine) expireHolds(ctx context.Context, at time.Time) error {
 }
 
 // serialise makes batches of concurrent runs (the nightly one, one started from the DPO's page)
-// take turns, each choosing its candidates only once the other's batch has committed: on SQLite
-// the write lock taken at BEGIN does it; on PostgreSQL, a transaction-scoped advisory lock.
+// take turns, each choosing its candidates only once the other's batch has committed.
 func (e *Engine) serialise(ctx context.Context, tx *sql.Tx) error {
-	if e.db.Dialect != db.Postgres {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lifecycleLock); err != nil {
-		return fmt.Errorf("lifecycle: lock: %w", err)
+	if err := e.db.Serialise(ctx, tx, lifecycleLock); err != nil {
+		return fmt.Errorf("lifecycle: %w", err)
 	}
 	return nil
 }

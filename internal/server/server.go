@@ -7,17 +7,20 @@ import (
 
 	"vigie/internal/api"
 	"vigie/internal/app"
+	"vigie/internal/ops"
 	"vigie/internal/reqlog"
 )
 
-// New returns the whole HTTP handler: /api/ and /healthz to the API, everything else to web.
+// New returns the whole HTTP handler: /api/ to the API, the probes and the metrics (/healthz,
+// /readyz, /metrics) to ops, everything else to web. Every request is logged and counted once.
 func New(a *app.App, web http.Handler) http.Handler {
 	apiHandler := api.New(a)
+	operator := ops.New(a)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
-	mux.Handle("GET /healthz", apiHandler)
+	operator.Register(mux)
 	mux.Handle("/", web)
-	return realClient(a.Config.TrustedProxies, reqlog.Middleware(a.Log, securityHeaders(mux)))
+	return realClient(a.Config.TrustedProxies, reqlog.Middleware(a.Log, securityHeaders(mux), operator.Observe))
 }
 
 // securityHeaders are set on every answer; pages may tighten them further.

@@ -45,6 +45,8 @@ type homeView struct {
 	Statistics bool
 	Users      bool
 	Audit      bool
+	// Breaches are, for the DPO, the breaches whose notification is still owed, with their clocks.
+	Breaches []breachLine
 }
 
 // home lists what the department may do, read from the dictionary.
@@ -66,6 +68,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, st *session) {
 	}
 	v.Statistics = slices.Contains(st.Actor.Purposes, "performance")
 	v.Audit = dept == auditDepartment
+	v.Breaches = s.breachClocks(r.Context(), st)
 	s.render(w, r, st, http.StatusOK, "home", "Accueil", v)
 }
 

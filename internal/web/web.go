@@ -245,6 +245,8 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /droits/{id}/deces", s.staff(recordDeath(s)))
 
 	// The end of life of the data, for the DPO (lifecycle.go).
+	mux.Handle("GET /statistiques", s.staff(s.statisticsPage))
+	mux.Handle("GET /statistiques/extrait.csv", s.staff(s.statisticsCSV))
 	mux.Handle("GET /cycle-de-vie", s.staff(s.lifecyclePage))
 	mux.Handle("POST /cycle-de-vie/regles", s.staff(s.changeRule))
 	mux.Handle("POST /cycle-de-vie/passage", s.staff(s.launchRun))
@@ -253,6 +255,9 @@ func (s *server) routes() *http.ServeMux {
 
 	// The archive, for the DPO, on a written justification (archive.go).
 	mux.Handle("POST /archives/{table}/{id}", s.staff(s.readArchive))
+
+	// The breach register, for the DPO (breach.go).
+	s.breachRoutes(mux)
 
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
@@ -358,8 +363,14 @@ func (s *server) nav(st *session, path string) []navItem {
 	if rightsDepartments[st.User.Department] {
 		add("Droits des personnes", "/droits")
 	}
+	if statisticsDepartments[st.User.Department] {
+		add("Statistiques anonymes", "/statistiques")
+	}
 	if st.User.Department == lifecycleDepartment {
 		add("Cycle de vie", "/cycle-de-vie")
+	}
+	if s.app.Breaches.CanRead(st.User.Department) {
+		add("Violations de données", "/violations")
 	}
 	if st.User.Department == auditDepartment {
 		add("Journal d'audit", "/audit")
@@ -383,12 +394,16 @@ func plural(label string) string {
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
-		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle"} {
+		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle", "statistics"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
 		}
 		s.pages[name] = t
+	}
+	// The breach register's pages, with their own helpers (breach.go).
+	if err := s.parseBreachTemplates(); err != nil {
+		return err
 	}
 	return nil
 }
