@@ -144,6 +144,9 @@ func (e *Engine) Run(ctx context.Context, opt Options) (*Run, error) {
 		if err := e.expireHolds(ctx, run.AsOf); err != nil {
 			return nil, err
 		}
+		if err := e.sweepCredentials(ctx, run.AsOf); err != nil {
+			return nil, err
+		}
 	}
 	// A dry run works, counts and checks inside one transaction that it rolls back.
 	var work func(ctx context.Context, fn func(tx *sql.Tx) error) error
@@ -476,6 +479,26 @@ func (e *Engine) expireHolds(ctx context.Context, at time.Time) error {
 	if _, err := e.db.ExecContext(ctx, `UPDATE persons SET legal_hold = FALSE WHERE legal_hold AND NOT EXISTS
 		(SELECT 1 FROM legal_holds h WHERE h.person_id = persons.id AND h.lifted_at IS NULL AND h.ends_at > $1)`, at); err != nil {
 		return fmt.Errorf("lifecycle: expire holds: %w", err)
+	}
+	return nil
+}
+
+// sweepCredentials deletes what only served to sign in and has expired: staff sessions and
+// tokens past their end, the privacy portal's sessions, and its one-time codes a day after they
+// were sent (the portal counts the codes of the last hour to throttle requests). They are refused
+// once expired anyway; kept, they would only be personal data without a purpose.
+func (e *Engine) sweepCredentials(ctx context.Context, at time.Time) error {
+	for _, q := range []struct {
+		query string
+		at    time.Time
+	}{
+		{`DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at < $1`, at},
+		{`DELETE FROM portal_sessions WHERE expires_at < $1`, at},
+		{`DELETE FROM portal_codes WHERE created_at < $1`, at.Add(-24 * time.Hour)},
+	} {
+		if _, err := e.db.ExecContext(ctx, q.query, q.at); err != nil {
+			return fmt.Errorf("lifecycle: sweep expired credentials: %w", err)
+		}
 	}
 	return nil
 }

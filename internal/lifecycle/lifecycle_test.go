@@ -423,3 +423,51 @@ func TestR33_ConcurrentRunsDoNothingTwice(t *testing.T) {
 		}
 	})
 }
+
+// TestR33_ExpiredCredentialsAreSwept: a run deletes staff sessions past their end, portal
+// sessions past theirs and portal codes sent more than a day before, and keeps the others.
+func TestR33_ExpiredCredentialsAreSwept(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		at := a.Now().UTC()
+		p, _ := person(t, a, "portail@exemple.fr", at)
+		var user int64
+		if err := a.DB.QueryRowContext(ctx, `INSERT INTO users (email, display_name, department, password_hash, created_at) VALUES ('ops@vigie.test', 'Ops', 'admin', 'x', $1) RETURNING id`, at).Scan(&user); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range []struct {
+			query string
+			args  []any
+		}{
+			{`INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, 'session', $3, $4)`, []any{user, "expired", at.Add(-13 * time.Hour), at.Add(-time.Hour)}},
+			{`INSERT INTO api_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES ($1, $2, 'session', $3, $4)`, []any{user, "current", at, at.Add(time.Hour)}},
+			{`INSERT INTO api_tokens (user_id, token_hash, kind, created_at) VALUES ($1, $2, 'script', $3)`, []any{user, "script", at.AddDate(-1, 0, 0)}},
+			{`INSERT INTO portal_sessions (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`, []any{[]byte("old"), p, at.Add(-2 * time.Hour), at.Add(-time.Hour)}},
+			{`INSERT INTO portal_sessions (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`, []any{[]byte("new"), p, at, at.Add(time.Hour)}},
+			{`INSERT INTO portal_codes (person_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`, []any{p, []byte("old"), at.Add(-48 * time.Hour), at.Add(-47 * time.Hour)}},
+			{`INSERT INTO portal_codes (person_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`, []any{p, []byte("recent"), at.Add(-time.Hour), at.Add(-50 * time.Minute)}},
+		} {
+			if _, err := a.DB.ExecContext(ctx, c.query, c.args...); err != nil {
+				t.Fatalf("row %d: %v", i, err)
+			}
+		}
+		run(t, a, at)
+		for _, c := range []struct {
+			what  string
+			query string
+			want  int64
+		}{
+			{"staff tokens kept (the current session, the script token)", `SELECT count(*) FROM api_tokens WHERE user_id = $1`, 2},
+			{"portal sessions kept", `SELECT count(*) FROM portal_sessions WHERE person_id = $1`, 1},
+			{"portal codes kept (sent within a day)", `SELECT count(*) FROM portal_codes WHERE person_id = $1`, 1},
+		} {
+			arg := p
+			if strings.HasPrefix(c.what, "staff") {
+				arg = user
+			}
+			if n := count(t, a, c.query, arg); n != c.want {
+				t.Errorf("%s: %d, want %d", c.what, n, c.want)
+			}
+		}
+	})
+}

@@ -20,10 +20,18 @@ type Chart struct {
 }
 
 // Charts are the performance page's charts: conversion by region, by price band, by quarter.
-// Each bar counts at least k quotes, or shows nothing.
+// Each bar counts at least k quotes, or shows nothing. They read the snapshot as it is (serve
+// rebuilds it every few minutes when its sources changed), so that opening the page never waits
+// for a rebuild; only the very first one is made here.
 func (s *Service) Charts(ctx context.Context, k int) ([]Chart, error) {
-	if err := s.ensureFresh(ctx); err != nil {
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if snap.RefreshedAt.IsZero() {
+		if _, err := s.Refresh(ctx); err != nil {
+			return nil, err
+		}
 	}
 	opt := Options{}
 	base, err := s.readCells(ctx, &opt)
