@@ -31,8 +31,7 @@ func auditCmd(ctx context.Context, e env) error {
 	case "retention":
 		return auditRetention(ctx, e)
 	}
-	fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["audit"].usage)
-	return errUsage
+	return subcommandUsage(e, "audit")
 }
 
 // auditVerify needs neither the master key nor the signing key's private half: only the database
@@ -49,7 +48,10 @@ func auditVerify(ctx context.Context, e env) error {
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("--format %q: want text or json", *format)
 	}
-	cfg = app.ConfigFromEnv(cfg)
+	cfg, err := e.config(cfg)
+	if err != nil {
+		return err
+	}
 	var file *audit.CheckpointFile
 	if *from != "" {
 		data, err := os.ReadFile(*from)

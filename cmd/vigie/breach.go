@@ -40,8 +40,7 @@ const breachUsage = "vigie breach record --title T --aware \"AAAA-MM-JJ HH:MM\" 
 
 func breachCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || !slices.Contains(breachSubcommands, e.args[0]) {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["breach"].usage)
-		return errUsage
+		return subcommandUsage(e, "breach")
 	}
 	ctx = audit.WithActor(ctx, cliBreach.UserID, cliBreach.Department)
 	switch e.args[0] {

@@ -25,6 +25,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// settings are the configuration file's and the environment's, checked by run.
+	settings *app.Settings
 }
 
 type command struct {
@@ -63,7 +65,21 @@ func commands() map[string]command {
 			"vigie export stats --out FILE.csv [--k 10] [--l 2] [--from AAAA-MM --to AAAA-MM] [--format rfc4180|excel-fr] [--columns month,zone,price] [--pseudonymise]\n" +
 				"       e.g. vigie export stats --out stats.csv --format excel-fr --columns month,zone,price\n" +
 				"       vigie export stats-refresh   (rebuild the snapshot of the live quotes now; an extract does it when the data changed)", exportCmd},
+		"report": {"the evidence pack for the CNIL: every rule checked on the live data, with its result and when it ran",
+			"vigie report --out FILE [--format html|pdf]   (exit status 1 when a check fails; the report says which)\n" +
+				"       e.g. vigie report --out preuves-cnil.pdf", reportCmd},
 		"breach": {"the breach register (art. 33-34): record, 72-hour clocks, notifications, drafts to the CNIL and letters to the people", breachUsage, breachCmd},
+		"register": {"the register of processing activities (art. 30): CNIL layout as CSV, HTML, PDF or JSON; its kept versions",
+			registerUsage, registerCmd},
+		"charter": {"the staff's data-governance charter (versions, acknowledgements) and training: who is missing",
+			charterUsage, charterCmd},
+		"config": {"print every setting, its effective value and where it came from (secrets masked), or the reference page", configUsage, configCmd},
+		"backup": {"write an encrypted backup of the data (no subject key), export the key store apart, or check a backup",
+			backupUsage, backupCmd},
+		"restore": {"restore a backup into a new, empty database with the current keys, re-applying every erasure made since",
+			restoreUsage, restoreCmd},
+		"keys": {"rotate the master key (every subject key re-wrapped, resumable, the server kept running), or list its versions",
+			keysUsage, keysCmd},
 		"user": {"manage staff users", "vigie user add --email E --department D [--name N]   (password read from standard input)\n" +
 			"       vigie user token --email E          (a script token: no second factor)\n" +
 			"       vigie user passwd --email E         (new password read from standard input; unlocks the account)\n" +
@@ -78,7 +94,12 @@ var errUsage = errors.New("usage")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	configFile := configFlag(args)
+	args = withoutLeadingConfig(args)
+	if len(args) >= 2 && args[0] == "help" {
+		args = []string{args[1], "--help"} // vigie help lifecycle = vigie lifecycle --help
+	}
+	if len(args) == 0 || args[0] == "help" || isHelpArg(args[0]) {
 		usage(stdout, cmds)
 		return 0
 	}
@@ -88,14 +109,36 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr, cmds)
 		return 2
 	}
-	log, err := newLogger(stderr, os.Getenv("VIGIE_LOG_FORMAT"))
+	// Every setting is checked before the command does anything: a wrong one stops it here,
+	// having changed nothing. `vigie config` shows them anyway, and help needs none.
+	settings, err := app.LoadSettings(app.Sources{Environ: os.Environ(), ConfigFile: configFile})
+	if err != nil && args[0] != "config" && !wantsHelp(args[1:]) {
+		fmt.Fprintf(stderr, "vigie: %v\nNothing was done. Every setting and where its value comes from: vigie config; reference: docs/configuration.md\n", err)
+		return 1
+	}
+	format := ""
+	if err == nil {
+		format = settings.Config().LogFormat
+	}
+	log, err := newLogger(stderr, format)
 	if err != nil {
 		fmt.Fprintf(stderr, "vigie: %v\n", err)
-		return 2
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, log: log})
+	// "vigie COMMAND --help": a command with flags prints its help itself; one with subcommands
+	// that does not know --help answers with a usage error, replaced here by its help.
+	helpOnly := len(args) > 1 && isHelpArg(args[1])
+	cmdStderr := stderr
+	if helpOnly {
+		cmdStderr = io.Discard
+	}
+	err = cmd.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: cmdStderr, log: log, settings: settings})
+	if helpOnly && errors.Is(err, errUsage) {
+		writeHelp(stdout, args[0], cmd)
+		return 0
+	}
 	switch {
 	case err == nil:
 		return 0
@@ -110,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "Vigie — CRM where the GDPR is enforced by the software.")
-	fmt.Fprintln(w, "\nUsage: vigie <command> [flags]   (vigie <command> --help for its flags)")
+	fmt.Fprintln(w, "\nUsage: vigie <command> [flags]   (vigie help <command>, or vigie <command> --help: its flags and examples)")
 	fmt.Fprintln(w, "\nCommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
@@ -120,22 +163,31 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nEnvironment: VIGIE_DATABASE_URL (postgres://… ; default: SQLite file vigie.db),")
-	fmt.Fprintln(w, "             VIGIE_MASTER_KEY_FILE (default: vigie.key, created with mode 0600 on first run),")
-	fmt.Fprintln(w, "             VIGIE_AUDIT_KEY_FILE (default: vigie-audit.key, signs the audit checkpoints),")
-	fmt.Fprintln(w, "             VIGIE_LOG_FORMAT (text or json; default text), VIGIE_METRICS_TOKEN (bearer token for /metrics;")
-	fmt.Fprintln(w, "             without it /metrics answers only on the loopback). Deployment: docs/deploiement.md.")
+	fmt.Fprintln(w, "\nConfiguration: VIGIE_* environment variables, an optional file of VIGIE_NAME=value lines")
+	fmt.Fprintln(w, "(--config FILE or VIGIE_CONFIG_FILE; the environment overrides it) and a few flags, all checked at")
+	fmt.Fprintln(w, "start. vigie config prints them; the reference is docs/configuration.md, deployment docs/deploiement.md.")
+	fmt.Fprintln(w, "\nExit status: 0 done (or help), 1 failed or configuration refused, 2 wrong command line.")
+	fmt.Fprintln(w, "\ne.g. vigie serve --demo")
+	fmt.Fprintln(w, "     vigie help lifecycle")
 }
 
 // flags returns a flag set for a command, with the database flag when the command uses data.
 func flags(name string, e env, cfg *app.Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("vigie "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	out := e.stderr
+	if wantsHelp(e.args) {
+		out = e.stdout // asked for: the help is the output
+	}
+	fs.SetOutput(out)
 	if cfg != nil {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…) or SQLite file; default $VIGIE_DATABASE_URL, then vigie.db")
 	}
+	// Read by run before the command starts (it may set the log format); defined here so that
+	// every command accepts it.
+	fs.String("config", "", "file of VIGIE_NAME=value settings, under the environment; default $VIGIE_CONFIG_FILE")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: %s\n\nFlags:\n", commands()[name].usage)
+		writeHelp(out, name, commands()[name])
+		fmt.Fprintln(out, "\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -169,7 +221,11 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 
 // open opens the app for a command that works on existing data: it refuses pending migrations.
 func open(ctx context.Context, e env, cfg app.Config) (*app.App, error) {
-	a, err := app.Open(ctx, app.ConfigFromEnv(cfg), e.log)
+	cfg, err := e.config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Open(ctx, cfg, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -187,10 +243,14 @@ func migrate(ctx context.Context, e env) error {
 	if err := parse(fs, e.args, 0); err != nil {
 		return err
 	}
-	if *status {
-		return migrateStatus(ctx, e, app.ConfigFromEnv(cfg))
+	cfg, err := e.config(cfg)
+	if err != nil {
+		return err
 	}
-	a, err := app.Open(ctx, app.ConfigFromEnv(cfg), e.log)
+	if *status {
+		return migrateStatus(ctx, e, cfg)
+	}
+	a, err := app.Open(ctx, cfg, e.log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"vigie/internal/app"
 	"vigie/internal/audit"
@@ -17,8 +18,7 @@ var cliPerformance = stats.Actor{Department: "performance"}
 
 func exportCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || (e.args[0] != "stats" && e.args[0] != "stats-refresh") {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["export"].usage)
-		return errUsage
+		return subcommandUsage(e, "export")
 	}
 	ctx = audit.WithActor(ctx, cliPerformance.UserID, cliPerformance.Department)
 	if e.args[0] == "stats-refresh" {
@@ -94,4 +94,31 @@ func statsRefresh(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "instantané des devis en cours reconstruit : %d lignes\n", n)
 	return nil
+}
+
+// statisticsRefreshEvery is how often serve rebuilds the snapshot of the live quotes when what it
+// comes from changed: the performance page's charts read the snapshot as it is, and an extract
+// rebuilds it first anyway.
+const statisticsRefreshEvery = 15 * time.Minute
+
+func maintainStatistics(ctx context.Context, a *app.App) {
+	tick := time.NewTicker(statisticsRefreshEvery)
+	defer tick.Stop()
+	for {
+		snap, err := a.Stats.Snapshot(ctx)
+		if err == nil && !snap.Fresh {
+			var n int64
+			if n, err = a.Stats.Refresh(ctx); err == nil {
+				a.Log.Info("statistics snapshot rebuilt", "live_rows", n)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			a.Log.Error("statistics snapshot failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

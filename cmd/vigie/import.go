@@ -18,8 +18,7 @@ import (
 // the dictionary's rules (R07), with a report of what was kept, dropped and why.
 func importCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || e.args[0] != "legacy" {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["import"].usage)
-		return errUsage
+		return subcommandUsage(e, "import")
 	}
 	var cfg app.Config
 	fs := flags("import", e, &cfg)

@@ -22,8 +22,7 @@ var lifecycleSubcommands = []string{"run", "check", "rules", "set-rule", "hold",
 
 func lifecycleCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || !slices.Contains(lifecycleSubcommands, e.args[0]) {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["lifecycle"].usage)
-		return errUsage
+		return subcommandUsage(e, "lifecycle")
 	}
 	ctx = audit.WithActor(ctx, cliLifecycle.UserID, cliLifecycle.Department)
 	switch e.args[0] {

@@ -55,7 +55,7 @@ func TestUnknownLogFormatStopsEveryCommandAtStart(t *testing.T) {
 	c := newCLI(t)
 	t.Setenv("VIGIE_LOG_FORMAT", "xml")
 	code, out, errOut := c.run("", "migrate")
-	if code != 2 || out != "" || !strings.Contains(errOut, `VIGIE_LOG_FORMAT="xml": want text or json`) {
+	if code != 1 || out != "" || !strings.Contains(errOut, `VIGIE_LOG_FORMAT="xml": want text or json`) {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
 	if _, err := os.Stat(c.file("vigie.db")); err == nil {

@@ -29,8 +29,7 @@ var rightsSubcommands = []string{"list", "export", "erase"}
 
 func rightsCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || !slices.Contains(rightsSubcommands, e.args[0]) {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["rights"].usage)
-		return errUsage
+		return subcommandUsage(e, "rights")
 	}
 	ctx = audit.WithActor(ctx, cliDPO.UserID, cliDPO.Department)
 	switch e.args[0] {

@@ -78,9 +78,10 @@ func TestR26_ErasureSurvivesKillDashNine(t *testing.T) {
 				t.Fatalf("an erasure that ran to its end left the person %s", state)
 			}
 			t.Logf("a whole erasure takes %s from its start to the end of the process", whole.Round(time.Millisecond))
-			// Sized for 300 to 400 ms here; a faster machine may take less, and the delays follow.
+			// Sized for 300 to 400 ms here; a faster machine may take less, and the delays follow. Whether
+			// the kills landed in the middle is what the checks below assert, not this duration.
 			if whole < 150*time.Millisecond {
-				t.Errorf("the erasure took %s: too short to be killed in the middle reliably (raise heavy)", whole)
+				t.Logf("the erasure took %s: short; if no kill lands before the commit, raise heavy", whole)
 			}
 			outcomes := map[string]int{}
 			var lines []string

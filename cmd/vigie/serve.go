@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"vigie/internal/app"
@@ -15,37 +14,40 @@ import (
 	"vigie/internal/web"
 )
 
-// DefaultAddr is loopback only: exposing Vigie beyond the machine is a decision (TLS, proxy).
-const DefaultAddr = "127.0.0.1:8080"
-
 func serve(ctx context.Context, e env) error {
 	var cfg app.Config
 	var err error
 	fs := flags("serve", e, &cfg)
-	addr := fs.String("addr", DefaultAddr, "address to listen on")
+	fs.StringVar(&cfg.Addr, "addr", "", "address to listen on; default $VIGIE_ADDR, then "+app.DefaultAddr)
 	withDemo := fs.Bool("demo", false, "on an empty database: migrate, fill with demo data and create one user per department")
 	persons := fs.Int("persons", 2000, "with --demo: how many demo persons")
-	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, Vigie serves HTTPS")
-	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, Vigie serves HTTPS; default $VIGIE_TLS_CERT")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "TLS private key file (PEM); default $VIGIE_TLS_KEY")
 	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start, for trials on this machine")
-	proxies := fs.String("trusted-proxies", os.Getenv("VIGIE_TRUSTED_PROXIES"), "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
+	proxies := fs.String("trusted-proxies", "", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client; default $VIGIE_TRUSTED_PROXIES")
 	if err = parse(fs, e.args, 0); err != nil {
 		return err
 	}
 	if cfg.TrustedProxies, err = server.ParseTrustedProxies(*proxies); err != nil {
 		return fmt.Errorf("--trusted-proxies (VIGIE_TRUSTED_PROXIES): %w", err)
 	}
-	tlsConf, err := tlsSettings(*certFile, *keyFile, *selfSigned, *addr, e)
-	if err != nil {
-		return err
-	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		return fmt.Errorf("--addr %q: want host:port (e.g. 127.0.0.1:8080): %w", *addr, err)
-	}
 	if *persons < 1 || *persons > 10_000_000 {
 		return fmt.Errorf("--persons: want a number between 1 and 10000000")
 	}
-	cfg = app.ConfigFromEnv(cfg)
+	if cfg, err = e.config(cfg); err != nil {
+		return err
+	}
+	tlsConf, err := tlsSettings(cfg.TLSCertFile, cfg.TLSKeyFile, *selfSigned, cfg.Addr, e)
+	if err != nil {
+		return err
+	}
+	// Listen before anything else: a port in use stops the server before it has opened, migrated
+	// or created anything.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s (VIGIE_ADDR): cannot listen (%w); stop what uses it or choose another address", cfg.Addr, err)
+	}
+	defer ln.Close()
 	cfg.AuditJournal = app.ServerJournal(cfg)
 	if *withDemo && cfg.SMTPAddr == "" && cfg.MailDir == "" {
 		// The demo has no mail server: its messages (the portal's codes) land in files to open.
@@ -67,10 +69,6 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
 	scheme := "http"
 	if tlsConf != nil {
 		ln, scheme = tls.NewListener(ln, tlsConf), "https"
@@ -88,6 +86,7 @@ func serve(ctx context.Context, e env) error {
 	go maintainAudit(ctx, a)
 	go maintainSensitiveScan(ctx, a)
 	go maintainLifecycle(ctx, a)
+	go maintainStatistics(ctx, a)
 	if sender := a.MailSender(); sender != nil {
 		if cfg.MailDir != "" && cfg.SMTPAddr == "" {
 			fmt.Fprintf(e.stdout, "Courriels : pas de serveur SMTP (VIGIE_SMTP_ADDR) ; chaque message est déposé dans %s/\n", cfg.MailDir)
@@ -157,13 +156,13 @@ func maintainAudit(ctx context.Context, a *app.App) {
 func tlsSettings(certFile, keyFile string, selfSigned bool, addr string, e env) (*tls.Config, error) {
 	switch {
 	case selfSigned && (certFile != "" || keyFile != ""):
-		return nil, errors.New("--tls-self-signed excludes --tls-cert and --tls-key")
+		return nil, errors.New("--tls-self-signed excludes --tls-cert and --tls-key (VIGIE_TLS_CERT, VIGIE_TLS_KEY)")
 	case (certFile == "") != (keyFile == ""):
-		return nil, errors.New("--tls-cert and --tls-key go together")
+		return nil, errors.New("--tls-cert and --tls-key (VIGIE_TLS_CERT, VIGIE_TLS_KEY) go together")
 	case certFile != "":
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+			return nil, fmt.Errorf("--tls-cert/--tls-key (VIGIE_TLS_CERT/VIGIE_TLS_KEY): %w", err)
 		}
 		return server.TLSConfig(cert), nil
 	case selfSigned:

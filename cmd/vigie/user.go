@@ -16,8 +16,7 @@ var userSubcommands = []string{"add", "token", "passwd", "force-change", "unlock
 
 func userCmd(ctx context.Context, e env) error {
 	if len(e.args) == 0 || !slices.Contains(userSubcommands, e.args[0]) {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["user"].usage)
-		return errUsage
+		return subcommandUsage(e, "user")
 	}
 	var cfg app.Config
 	fs := flags("user", e, &cfg)

@@ -110,6 +110,8 @@ func New(a *app.App) *Handler {
 	)
 	// The breach register (R39–R40), for the DPO (breach.go).
 	h.routes = append(h.routes, h.breachRoutes()...)
+	// The register of processing activities (R38), for the DPO (register.go).
+	h.routes = append(h.routes, h.registerRoutes()...)
 	for _, rt := range h.routes {
 		handler := rt.handler
 		if !rt.Public {

@@ -112,6 +112,14 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 			body = `{}`
 		}
 		return []matrixCase{{what: "an unknown breach", path: strings.ReplaceAll(rt.Pattern, "{id}", "987654"), body: body, want: allowed(ok, 404)}}
+	case "register-get", "register-versions":
+		// Only the departments the dictionary lets read the register's versions (the DPO): the
+		// list, an unknown version (register_test.go reads the register itself).
+		ok := slices.Contains(dict.Table("register_versions").Read, d.Code)
+		if rt.Kind == "register-versions" {
+			return []matrixCase{{what: "the register's versions", path: rt.Pattern, want: allowed(ok, 200)}}
+		}
+		return []matrixCase{{what: "an unknown version of the register", path: rt.Pattern + "?version=987654", want: allowed(ok, 404)}}
 	case "archive-list":
 		return []matrixCase{{what: "a person's archive", path: id("person"), want: allowed(d.Code == "dpo", 200)}}
 	case "archive-read":

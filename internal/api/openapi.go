@@ -56,6 +56,7 @@ func (h *Handler) openAPI() map[string]any {
 	}
 	h.archiveSchemas(schemas)
 	breachSchemas(schemas)
+	registerSchemas(schemas)
 	paths := map[string]any{}
 	for _, rt := range h.routes {
 		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
@@ -70,6 +71,9 @@ func (h *Handler) openAPI() map[string]any {
 		}
 		if strings.HasPrefix(rt.Kind, "breach-") {
 			op["tags"] = []string{"breaches"}
+		}
+		if strings.HasPrefix(rt.Kind, "register-") {
+			op["tags"] = []string{"register"}
 		}
 		if rt.Resource != nil {
 			op["tags"] = []string{rt.Resource.Path}
@@ -261,7 +265,7 @@ func (h *Handler) responses(rt Route) map[string]any {
 		out["201"] = map[string]any{"description": "Logged in", "content": jsonContent(ref("Session"))}
 		out["400"] = errResp("Invalid input; for a password change, the new password refused (rules password.length, password.guessable, password.personal, password.reused)")
 		out["401"] = errResp("invalid_credentials: wrong email or password, or account unknown, locked or throttled (never says which); totp_required; invalid_totp")
-		out["403"] = errResp("totp_enrolment_required: enrol the second factor through the web sign-in first; password_change_required: use POST /api/v1/session/password")
+		out["403"] = errResp("totp_enrolment_required: enrol the second factor through the web sign-in first; password_change_required: use POST /api/v1/session/password; charter_acknowledgement_required: accept the data-governance charter in force on the web (/charte) first")
 	case "logout":
 		out["204"] = map[string]any{"description": "Token revoked"}
 	case "me":
@@ -395,6 +399,9 @@ func (h *Handler) responses(rt Route) map[string]any {
 	if strings.HasPrefix(rt.Kind, "breach-") {
 		ok = breachResponses(rt.Kind, out)
 	}
+	if strings.HasPrefix(rt.Kind, "register-") {
+		ok = registerResponses(rt.Kind, out)
+	}
 	if ok != nil {
 		out["200"] = ok
 	}
@@ -429,6 +436,8 @@ func (h *Handler) parameters(rt Route) []any {
 		params = append(params,
 			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}, "description": "Cursor: the next field of the previous page (a person number)"},
 			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 500, "default": 100}})
+	case "register-get":
+		params = append(params, registerParameters(rt.Kind)...)
 	case "rights-queue":
 		params = append(params, map[string]any{"name": "closed", "in": "query", "schema": map[string]any{"type": "boolean", "default": false}, "description": "Also list the latest 200 answered requests, after the open ones"})
 	case "rights-access":

@@ -78,6 +78,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.signInFailed(w, r, err)
 		return
 	}
+	if !h.charterAccepted(w, r, u) { // R43 (charter.go)
+		return
+	}
 	h.openSession(w, r, u)
 }
 
@@ -99,6 +102,9 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.signInFailed(w, r, err)
+		return
+	}
+	if !h.charterAccepted(w, r, u) { // R43 (charter.go)
 		return
 	}
 	h.openSession(w, r, u)

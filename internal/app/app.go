@@ -11,12 +11,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,14 +21,17 @@ import (
 	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/breach"
+	"vigie/internal/charter"
 	"vigie/internal/consent"
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
 	"vigie/internal/keys"
 	"vigie/internal/lifecycle"
+	"vigie/internal/masterkey"
 	"vigie/internal/outbox"
 	"vigie/internal/quoting"
 	"vigie/internal/record"
+	"vigie/internal/register"
 	"vigie/internal/rights"
 	"vigie/internal/stats"
 )
@@ -76,6 +76,15 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics requires from any address
 	// (VIGIE_METRICS_TOKEN); unset, /metrics answers only on the loopback, never through a proxy.
 	MetricsToken string
+	// LogFormat is text or json (VIGIE_LOG_FORMAT): the command line makes its logger with it.
+	LogFormat string
+	// Addr, TLSCertFile and TLSKeyFile are where and how `vigie serve` listens (VIGIE_ADDR,
+	// VIGIE_TLS_CERT, VIGIE_TLS_KEY, or its flags).
+	Addr        string
+	TLSCertFile string
+	TLSKeyFile  string
+	// ServerAuditJournal is VIGIE_AUDIT_JOURNAL: see ServerJournal.
+	ServerAuditJournal string
 }
 
 // DefaultSMTPFrom is the From of Vigie's messages unless VIGIE_SMTP_FROM says otherwise.
@@ -90,79 +99,16 @@ const DefaultMasterKeyFile = "vigie.key"
 // DefaultAuditKeyFile is where the audit signing key lives unless VIGIE_AUDIT_KEY_FILE says otherwise.
 const DefaultAuditKeyFile = "vigie-audit.key"
 
-// ConfigFromEnv fills what flags left empty from VIGIE_DATABASE_URL and VIGIE_MASTER_KEY_FILE,
-// then the defaults.
+// ConfigFromEnv fills what c leaves empty from the settings of the environment (and of the
+// configuration file VIGIE_CONFIG_FILE names), then the defaults, by SettingTable. It leaves out
+// a value it refuses: the commands load their settings with LoadSettings, which reports it.
 func ConfigFromEnv(c Config) Config {
-	if c.DatabaseURL == "" {
-		c.DatabaseURL = os.Getenv("VIGIE_DATABASE_URL")
-	}
-	if c.DatabaseURL == "" {
-		c.DatabaseURL = DefaultSQLiteFile
-	}
-	if c.MasterKeyFile == "" {
-		c.MasterKeyFile = os.Getenv("VIGIE_MASTER_KEY_FILE")
-	}
-	if c.MasterKeyFile == "" {
-		c.MasterKeyFile = DefaultMasterKeyFile
-	}
-	if c.AuditKeyFile == "" {
-		c.AuditKeyFile = os.Getenv("VIGIE_AUDIT_KEY_FILE")
-	}
-	if c.ClamdAddr == "" {
-		c.ClamdAddr = os.Getenv("VIGIE_CLAMD_ADDR")
-	}
-
-	if c.AuditKeyFile == "" {
-		c.AuditKeyFile = DefaultAuditKeyFile
-	}
-	c.Controller.Name = firstSet(c.Controller.Name, os.Getenv("VIGIE_CONTROLLER_NAME"), "Dev'Immédiat, courtier en assurance automobile")
-	c.Controller.Address = firstSet(c.Controller.Address, os.Getenv("VIGIE_CONTROLLER_ADDRESS"), "12 rue de la République, 69002 Lyon")
-	c.Controller.DPOEmail = firstSet(c.Controller.DPOEmail, os.Getenv("VIGIE_DPO_EMAIL"), "dpo@dev-immediat.fr")
-	if v := os.Getenv("VIGIE_QUOTE_DATA_MAX_AGE_MONTHS"); c.QuoteDataMaxAgeMonths == 0 && v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			n = -1 // refused by Open, with the rule
-		}
-		c.QuoteDataMaxAgeMonths = n
-	}
-	if c.QuoteDataMaxAgeMonths == 0 {
-		c.QuoteDataMaxAgeMonths = DefaultQuoteDataMaxAgeMonths
-	}
-	c.SMTPAddr = firstSet(c.SMTPAddr, os.Getenv("VIGIE_SMTP_ADDR"))
-	c.SMTPUsername = firstSet(c.SMTPUsername, os.Getenv("VIGIE_SMTP_USERNAME"))
-	c.SMTPPassword = firstSet(c.SMTPPassword, os.Getenv("VIGIE_SMTP_PASSWORD"))
-	c.SMTPFrom = firstSet(c.SMTPFrom, os.Getenv("VIGIE_SMTP_FROM"), DefaultSMTPFrom)
-	c.MailDir = firstSet(c.MailDir, os.Getenv("VIGIE_MAIL_DIR"))
-	c.MetricsToken = firstSet(c.MetricsToken, os.Getenv("VIGIE_METRICS_TOKEN"))
-	return c
-}
-
-// checkMailConfig refuses, at start, a From or a server address the outbox could never use.
-func checkMailConfig(c Config) error {
-	if c.SMTPFrom != "" {
-		if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
-			return errors.New("app: VIGIE_SMTP_FROM: want an address such as Vigie <no-reply@exemple.fr>")
-		}
-	}
-	if c.SMTPAddr != "" {
-		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
-			return errors.New("app: VIGIE_SMTP_ADDR: want host:port, such as smtp.exemple.fr:587")
-		}
-	}
-	return nil
+	s, _ := LoadSettings(Sources{Environ: os.Environ()})
+	return s.apply(c)
 }
 
 // DefaultQuoteDataMaxAgeMonths is the age past which data needs confirming before a quote uses it.
 const DefaultQuoteDataMaxAgeMonths = 6
-
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // App holds the wired services.
 type App struct {
@@ -184,20 +130,18 @@ type App struct {
 	Breaches *breach.Service
 	// Stats keeps the anonymised statistics and makes their extracts.
 	Stats *stats.Service
-	Now   func() time.Time
+	// Register is the register of processing activities (art. 30, R38) and its versions.
+	Register *register.Service
+	// Charter is the data-governance charter staff acknowledge, and their training (R43).
+	Charter *charter.Service
+	Now     func() time.Time
 }
 
 // Open connects to the database and loads the dictionary. Keys are loaded by Unlock, once the
 // schema is known to be current.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	if n := cfg.QuoteDataMaxAgeMonths; n < 0 || n > 120 {
-		return nil, errors.New("app: VIGIE_QUOTE_DATA_MAX_AGE_MONTHS: want a whole number of months from 1 to 120")
-	}
-	if err := checkMailConfig(cfg); err != nil {
-		return nil, err
-	}
-	if err := checkMetricsToken(cfg.MetricsToken); err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
 	}
 	dict, err := dictionary.Load()
 	if err != nil {
@@ -232,16 +176,13 @@ func (a *App) Unlock(ctx context.Context) error {
 			return fmt.Errorf("app: master key file %s is missing and this database was encrypted with a key; restore the file or set VIGIE_MASTER_KEY_FILE", a.Config.MasterKeyFile)
 		}
 	}
-	master, created, err := keys.LoadOrCreateMasterKey(a.Config.MasterKeyFile)
+	// The key file and, after a rotation, the master key versions the database records.
+	kr, created, err := masterkey.Load(ctx, a.DB, a.Config.MasterKeyFile)
 	if err != nil {
 		return err
 	}
 	if created {
 		a.Log.Warn("created a new master key; keep a copy of it apart from the database backups", "path", a.Config.MasterKeyFile)
-	}
-	kr, err := keys.NewKeyring(master)
-	if err != nil {
-		return err
 	}
 	switch {
 	case stored == "":
@@ -279,8 +220,12 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Breaches = breach.New(a.DB, a.Dict, kr, a.Audit, a.Config.Controller, a.Log, a.Now)
 	a.Stats = stats.New(a.DB, a.Dict, kr, a.Audit, a.Now)
+	a.Register = register.New(a.DB, a.Dict, a.Lifecycle, a.Audit, a.Config.Controller, a.Config.ClamdAddr != "", a.Log, a.Now)
 	a.Auth = auth.NewService(a.DB, a.Dict, kr, a.Now, auth.WithArgon2(a.Config.PasswordHashing),
 		auth.WithRecorder(a.Audit), auth.WithLogger(a.Log))
+	if a.Charter, err = charter.New(a.DB, a.Dict, a.Audit, a.Log, a.Now); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -288,8 +233,8 @@ func (a *App) Unlock(ctx context.Context) error {
 // SQLite file, else vigie-audit-journal in the working directory.
 func ServerJournal(c Config) string {
 	switch {
-	case os.Getenv("VIGIE_AUDIT_JOURNAL") != "":
-		return os.Getenv("VIGIE_AUDIT_JOURNAL")
+	case c.ServerAuditJournal != "":
+		return c.ServerAuditJournal
 	case !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		return c.DatabaseURL + "-audit-journal"
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -15,8 +16,16 @@ func checkMetricsToken(token string) error {
 	if token == "" {
 		return nil
 	}
+	if err := metricsTokenRule(token); err != nil {
+		return fmt.Errorf("app: VIGIE_METRICS_TOKEN: %w", err)
+	}
+	return nil
+}
+
+// metricsTokenRule is the rule of VIGIE_METRICS_TOKEN (SettingTable).
+func metricsTokenRule(token string) error {
 	if len(token) < MinMetricsTokenLength || strings.ContainsAny(token, " \t\r\n") {
-		return errors.New("app: VIGIE_METRICS_TOKEN: want at least 32 characters without spaces, e.g. from `openssl rand -hex 32`")
+		return errors.New("want at least 32 characters without spaces, e.g. from `openssl rand -hex 32`")
 	}
 	return nil
 }

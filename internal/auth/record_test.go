@@ -10,6 +10,7 @@ import (
 	"vigie/internal/app/apptest"
 	"vigie/internal/audit"
 	"vigie/internal/auth"
+	"vigie/internal/charter"
 )
 
 // TestR16_SignInsAndAccountChangesAreRecorded: account creation (with who did it), sign-ins,
@@ -56,6 +57,8 @@ func TestR16_SignInsAndAccountChangesAreRecorded(t *testing.T) {
 		want := []string{
 			fmt.Sprintf("user_create by 42/admin on user %d: department=devis", u.ID),
 			fmt.Sprintf("totp_enrol by %d/devis on user %d: ", u.ID, u.ID),
+			// apptest.Enrol accepts the charter as the first web sign-in does (R43): acceptance n° 1.
+			fmt.Sprintf("charter_acknowledge by %d/devis on user 1: version=%s sha256=%s", u.ID, charter.FirstVersion, charter.Hash(charter.FirstBody())),
 			fmt.Sprintf("login_failed by %d/devis on user %d: wrong password", u.ID, u.ID),
 			"login_failed by 0/- on user 0: unknown account",
 			fmt.Sprintf("login_failed by %d/devis on user %d: wrong second factor", u.ID, u.ID),

@@ -54,13 +54,17 @@ func (d *DB) migrationsIn(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
-func (d *DB) ensureMigrationTable(ctx context.Context) error {
+func (d *DB) migrationTableDDL() string {
 	ddl := `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL)`
 	if d.Dialect == Postgres {
 		ddl = strings.Replace(ddl, "TIMESTAMP", "TIMESTAMPTZ", 1)
 	}
-	if _, err := d.ExecContext(ctx, ddl); err != nil {
+	return ddl
+}
+
+func (d *DB) ensureMigrationTable(ctx context.Context) error {
+	if _, err := d.ExecContext(ctx, d.migrationTableDDL()); err != nil {
 		return fmt.Errorf("db: create schema_migrations: %w", err)
 	}
 	return nil

@@ -44,6 +44,31 @@ type Purpose struct {
 	LegalBasis string `json:"legal_basis"`
 	// Recipients are who receives the data of this purpose besides the departments (Art. 13(1)(e)).
 	Recipients string `json:"recipients"`
+	// Subjects are the categories of data subjects of the purpose (art. 30(1)(c)).
+	Subjects []string `json:"subjects"`
+	// Retention lists the codes of the retention rules that govern the purpose's data
+	// (art. 30(1)(f)); it must name every rule of the personal columns serving the purpose (R38).
+	Retention []string `json:"retention"`
+	// Transfers are the purpose's transfers outside the European Union (art. 30(1)(e)); none by
+	// default. Each one needs its safeguards (art. 46) or the derogation it rests on (art. 49).
+	Transfers []Transfer `json:"transfers,omitempty"`
+}
+
+// Transfer is a transfer of personal data to a third country or an international organisation.
+type Transfer struct {
+	Recipient  string `json:"recipient"`
+	Country    string `json:"country"`
+	Safeguards string `json:"safeguards"`
+}
+
+// PurposeError refuses a purpose that lacks what the register of processing needs (R38): Field is
+// the purpose's missing or wrong field, Rule the requirement it breaks.
+type PurposeError struct {
+	Purpose, Field, Rule, Message string
+}
+
+func (e *PurposeError) Error() string {
+	return fmt.Sprintf("purpose %s: %s: %s (%s)", e.Purpose, e.Field, e.Message, e.Rule)
 }
 
 // Retention is a retention rule a table or column refers to (DESIGN §5).
@@ -281,7 +306,68 @@ func (d *Dictionary) resolve() error {
 			}
 		}
 	}
+	for _, p := range d.Purposes {
+		for _, pe := range d.checkPurpose(p, retention) {
+			errs = append(errs, pe)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// checkPurpose refuses a purpose the register of processing could not describe (R38, art. 30(1)):
+// without a name, a legal basis (art. 6), categories of data subjects, or retention rules — and
+// retention rules that leave out the rule of one of the personal columns serving the purpose, so
+// that the register's retention and the lifecycle's never disagree. A transfer outside the EU
+// needs its recipient, country and safeguards (art. 30(1)(e), 46).
+func (d *Dictionary) checkPurpose(p Purpose, known map[string]bool) []*PurposeError {
+	var errs []*PurposeError
+	refuse := func(field, rule, message string) {
+		errs = append(errs, &PurposeError{Purpose: p.Code, Field: field, Rule: rule, Message: message})
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		refuse("name", "required", "a purpose needs its name (art. 30(1)(b))")
+	}
+	if strings.TrimSpace(p.LegalBasis) == "" {
+		refuse("legal_basis", "required", "a purpose needs its legal basis (art. 6; register of processing, R38)")
+	}
+	if len(p.Subjects) == 0 || slices.ContainsFunc(p.Subjects, func(s string) bool { return strings.TrimSpace(s) == "" }) {
+		refuse("subjects", "required", "a purpose names the categories of data subjects it concerns (art. 30(1)(c), R38)")
+	}
+	if len(p.Retention) == 0 {
+		refuse("retention", "required", "a purpose names the retention rules of its data (art. 30(1)(f), R38)")
+	}
+	for _, code := range p.Retention {
+		if !known[code] {
+			refuse("retention", "unknown_rule", fmt.Sprintf("unknown retention rule %q", code))
+		}
+	}
+	if len(p.Retention) > 0 {
+		missing := map[string]bool{}
+		for _, t := range d.Tables {
+			for _, c := range t.Columns {
+				if c.Personal && slices.Contains(c.Purposes, p.Code) && !slices.Contains(p.Retention, c.RetentionRule) && !missing[c.RetentionRule] {
+					missing[c.RetentionRule] = true
+					refuse("retention", "covers_columns", fmt.Sprintf("does not list %q, the retention rule of %s.%s", c.RetentionRule, t.Name, c.Name))
+				}
+			}
+		}
+	}
+	for i, tr := range p.Transfers {
+		if strings.TrimSpace(tr.Recipient) == "" || strings.TrimSpace(tr.Country) == "" || strings.TrimSpace(tr.Safeguards) == "" {
+			refuse(fmt.Sprintf("transfers[%d]", i), "required", "a transfer outside the EU names its recipient, its country and its safeguards (art. 30(1)(e), 46)")
+		}
+	}
+	return errs
+}
+
+// Purpose returns the purpose with that code.
+func (d *Dictionary) Purpose(code string) (Purpose, bool) {
+	for _, p := range d.Purposes {
+		if p.Code == code {
+			return p, true
+		}
+	}
+	return Purpose{}, false
 }
 
 func (c *Column) parseType() error {

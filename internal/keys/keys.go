@@ -25,9 +25,11 @@ import (
 // MasterKeySize is the size of the master key and of every data key: AES-256.
 const MasterKeySize = 32
 
-// Keyring derives every working key from the master key. It holds no per-person state.
+// Keyring derives every working key from the master key. It holds no per-person state. Subject
+// keys are wrapped under the master key's versions it holds (versions.go): after a rotation the
+// other keys still come from the database's first master key, the root.
 type Keyring struct {
-	wrap         cipher.AEAD
+	masters      masterSet
 	indexKey     []byte
 	pseudonymKey []byte
 	signingKey   []byte
@@ -71,14 +73,23 @@ func LoadOrCreateKeyFile(path string, size int, what string) (key []byte, create
 	if err != nil {
 		return nil, false, fmt.Errorf("keys: read %s: %w", what, err)
 	}
-	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("keys: %s file %s is readable by others (mode %v); chmod 600 it", what, path, info.Mode().Perm())
-	}
-	key, err = hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != size {
-		return nil, false, fmt.Errorf("keys: %s file %s must hold %d bytes in hexadecimal", what, path, size)
+	if key, err = decodeKeyFile(path, data, size, what); err != nil {
+		return nil, false, err
 	}
 	return key, false, nil
+}
+
+// decodeKeyFile applies the rules of a key file already read: readable by its owner only, and
+// size bytes in hexadecimal.
+func decodeKeyFile(path string, data []byte, size int, what string) ([]byte, error) {
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("keys: %s file %s is readable by others (mode %v); chmod 600 it", what, path, info.Mode().Perm())
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != size {
+		return nil, fmt.Errorf("keys: %s file %s must hold %d bytes in hexadecimal", what, path, size)
+	}
+	return key, nil
 }
 
 // NewKeyring derives the wrapping, index and check keys from the master key with HKDF-SHA256,
@@ -94,18 +105,16 @@ func NewKeyring(master []byte) (*Keyring, error) {
 		}
 		return k
 	}
-	wrap, err := newGCM(derive("key wrapping v1"))
-	if err != nil {
-		return nil, err
-	}
 	secrets, err := newGCM(derive("secret sealing v1"))
 	if err != nil {
 		return nil, err
 	}
-	check := hmac.New(sha256.New, derive("key check v1"))
-	check.Write([]byte("vigie"))
-	return &Keyring{wrap: wrap, indexKey: derive("blind index v1"), pseudonymKey: derive("audit pseudonym v1"),
-		signingKey: derive("link signing v1"), secrets: secrets, check: hex.EncodeToString(check.Sum(nil))[:32]}, nil
+	k := &Keyring{indexKey: derive("blind index v1"), pseudonymKey: derive("audit pseudonym v1"),
+		signingKey: derive("link signing v1"), secrets: secrets, check: MasterCheck(master)}
+	if err := k.masters.set([]Master{{Version: 1, Key: master}}, 1); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // Check is a value stored in the database at creation and compared at every start, so that a
@@ -125,27 +134,6 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 func (k *Keyring) NewSubjectKey() (*SubjectKey, error) {
 	raw := make([]byte, MasterKeySize)
 	rand.Read(raw)
-	return newSubjectKey(raw)
-}
-
-// Wrap returns the subject key wrapped for the given person, ready for the subject_keys table.
-// The wrapping binds the key to the person id, so a wrapped key copied onto another person fails.
-func (k *Keyring) Wrap(personID int64, sk *SubjectKey) []byte {
-	nonce := make([]byte, k.wrap.NonceSize())
-	rand.Read(nonce)
-	return k.wrap.Seal(nonce, nonce, sk.raw, personAAD(personID))
-}
-
-// Unwrap opens a person's wrapped data key.
-func (k *Keyring) Unwrap(personID int64, wrapped []byte) (*SubjectKey, error) {
-	ns := k.wrap.NonceSize()
-	if len(wrapped) < ns {
-		return nil, errors.New("keys: wrapped key too short")
-	}
-	raw, err := k.wrap.Open(nil, wrapped[:ns], wrapped[ns:], personAAD(personID))
-	if err != nil {
-		return nil, fmt.Errorf("keys: unwrap subject key: %w", err)
-	}
 	return newSubjectKey(raw)
 }
 

@@ -1,33 +1,18 @@
 package server
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"vigie/internal/app"
 )
 
 // ParseTrustedProxies reads a comma-separated list of addresses or CIDR prefixes
 // ("10.0.0.0/8, 127.0.0.1"), the reverse proxies whose X-Forwarded-For Vigie believes.
 func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, item := range strings.Split(list, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(item); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(item)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxies: %q is neither an address nor a CIDR prefix", item)
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-	}
-	return out, nil
+	return app.ParseTrustedProxies(list) // the rule of VIGIE_TRUSTED_PROXIES, in the settings table
 }
 
 // realClient makes r.RemoteAddr the client's address when the request comes through a trusted

@@ -53,6 +53,9 @@ func TestR39_R40_BrowserDemoDPORecordsABreach(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
 		chromedp.Click(chromedp.CSS("#continuer")),
+		// A first sign-in: the data-governance charter comes before any page (R43).
+		chromedp.WaitVisible(chromedp.CSS("#accepter-charte")),
+		chromedp.Click(chromedp.CSS("#accepter-charte")),
 		chromedp.WaitVisible(chromedp.CSS("nav.menu")),
 		chromedp.Click(chromedp.CSS(`nav.menu a[href="/violations"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#delais")),

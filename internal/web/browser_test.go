@@ -206,9 +206,17 @@ func browserLogin(t *testing.T, ctx context.Context, base, dept string) {
 		chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
 		chromedp.Click(chromedp.CSS("#continuer")),
-		chromedp.WaitVisible(chromedp.CSS("nav.menu")),
+		chromedp.WaitVisible(chromedp.CSS("nav.menu, #accepter-charte")),
 	)
 	if err != nil {
 		t.Fatalf("%s: enrol the second factor: %v", dept, err)
+	}
+	// The charter in force, when not accepted yet, comes before any page (R43).
+	asked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#accepter-charte") !== null`))
+	if err == nil && asked {
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#accepter-charte")), chromedp.WaitVisible(chromedp.CSS("nav.menu")))
+	}
+	if err != nil {
+		t.Fatalf("%s: accept the charter: %v", dept, err)
 	}
 }

@@ -245,6 +245,9 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /droits/{id}/deces", s.staff(recordDeath(s)))
 
 	// The end of life of the data, for the DPO (lifecycle.go).
+	mux.Handle("GET /preuves", s.staff(s.evidencePage))
+	mux.Handle("GET /preuves/rapport.pdf", s.staff(s.evidenceReport("pdf")))
+	mux.Handle("GET /preuves/rapport.html", s.staff(s.evidenceReport("html")))
 	mux.Handle("GET /statistiques", s.staff(s.statisticsPage))
 	mux.Handle("GET /statistiques/extrait.csv", s.staff(s.statisticsCSV))
 	mux.Handle("GET /cycle-de-vie", s.staff(s.lifecyclePage))
@@ -258,6 +261,12 @@ func (s *server) routes() *http.ServeMux {
 
 	// The breach register, for the DPO (breach.go).
 	s.breachRoutes(mux)
+
+	// The register of processing activities, for the DPO (register.go).
+	s.registerRoutes(mux)
+
+	// The data-governance charter and the staff's training (charter.go).
+	s.charterRoutes(mux)
 
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
@@ -313,6 +322,10 @@ func (s *server) staff(h staffHandler) http.Handler {
 			return
 		}
 		reqlog.SetDepartment(r.Context(), st.User.Department)
+		// Until the charter in force is accepted, every page leads to it (R43, charter.go).
+		if !s.charterGate(w, r, st) {
+			return
+		}
 		h(w, r.WithContext(audit.WithActor(r.Context(), st.User.ID, st.User.Department)), st)
 	})
 }
@@ -367,10 +380,17 @@ func (s *server) nav(st *session, path string) []navItem {
 		add("Statistiques anonymes", "/statistiques")
 	}
 	if st.User.Department == lifecycleDepartment {
+		add("Tableau de bord", "/preuves")
 		add("Cycle de vie", "/cycle-de-vie")
 	}
 	if s.app.Breaches.CanRead(st.User.Department) {
 		add("Violations de données", "/violations")
+	}
+	if s.app.Register.CanRead(st.User.Department) {
+		add("Registre des traitements", "/registre")
+	}
+	if s.app.Charter.CanSeeStatus(st.User.Department) {
+		add("Charte et formation", "/charte-et-formation")
 	}
 	if st.User.Department == auditDepartment {
 		add("Journal d'audit", "/audit")
@@ -394,7 +414,7 @@ func plural(label string) string {
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
-		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle", "statistics"} {
+		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle", "statistics", "evidence"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
@@ -404,6 +424,18 @@ func (s *server) parseTemplates() error {
 	// The breach register's pages, with their own helpers (breach.go).
 	if err := s.parseBreachTemplates(); err != nil {
 		return err
+	}
+	// The register of processing's page (register.go).
+	if err := s.parseRegisterTemplates(); err != nil {
+		return err
+	}
+	// The charter's pages (charter.go).
+	for _, name := range charterTemplates {
+		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("web: parse template %s: %w", name, err)
+		}
+		s.pages[name] = t
 	}
 	return nil
 }

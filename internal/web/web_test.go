@@ -63,6 +63,11 @@ func newWorld(t *testing.T, a *app.App) *world {
 		}
 		w.users[d.Code] = u
 	}
+	// The world's staff accepted the charter in force before the test (R43); a first acceptance
+	// through the pages is charter_test.go's.
+	for _, u := range w.users {
+		apptest.AcceptCharter(t, a, u)
+	}
 	create := func(name, dept, table string, text map[string]string) {
 		t.Helper()
 		rec, err := a.Records.Create(ctx, a.Auth.Actor(w.users[dept]), table, record.Input{Text: text, Channel: "phone"})
@@ -206,6 +211,8 @@ func (w *world) signIn(dept string) *http.Cookie {
 	if c == nil || c.Value == "" {
 		w.t.Fatalf("login %s: no session cookie", dept)
 	}
+	// A charter published since they last accepted one is accepted through its page (R43).
+	w.acceptCharterIfAsked(dept, c)
 	return c
 }
 

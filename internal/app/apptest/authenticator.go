@@ -11,6 +11,7 @@ import (
 
 	"vigie/internal/app"
 	"vigie/internal/auth"
+	"vigie/internal/charter"
 )
 
 // Authenticator is a staff member's authenticator application in tests (R14): it knows the TOTP
@@ -53,7 +54,9 @@ func (d *Authenticator) CodeAt(t testing.TB, step int64) string {
 }
 
 // Enrol enrols a user's second factor through the service, as the web enrolment page does, and
-// returns their authenticator and recovery codes.
+// returns their authenticator and recovery codes. As the first web sign-in would, it also accepts
+// the data-governance charter in force for them (R43), so that they can then sign in through the
+// API.
 func Enrol(t testing.TB, a *app.App, u auth.User) (*Authenticator, []string) {
 	t.Helper()
 	const binding = "apptest-enrolment"
@@ -66,5 +69,20 @@ func Enrol(t testing.TB, a *app.App, u auth.User) (*Authenticator, []string) {
 	if err != nil {
 		t.Fatalf("apptest: confirm enrolment: %v", err)
 	}
+	AcceptCharter(t, a, u)
 	return d, codes
+}
+
+// AcceptCharter accepts the data-governance charter in force for a staff member (R43), as the
+// charter page does after their first sign-in.
+func AcceptCharter(t testing.TB, a *app.App, u auth.User) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := a.Charter.Current(ctx)
+	if err != nil {
+		t.Fatalf("apptest: current charter: %v", err)
+	}
+	if _, err := a.Charter.Acknowledge(ctx, charter.Staff{UserID: u.ID, Department: u.Department}, cur.SHA256); err != nil {
+		t.Fatalf("apptest: accept the charter: %v", err)
+	}
 }
