@@ -165,12 +165,7 @@ func auditCheckpoint(ctx context.Context, e env) error {
 }
 
 func auditPurge(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("audit", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "audit")
 	if err != nil {
 		return err
 	}

@@ -282,12 +282,7 @@ func breachWrite(ctx context.Context, e env, update bool) error {
 // breachList prints the register with each clock; it exits with status 1 when a notification
 // to the CNIL is overdue, so that it can gate a report or a monitoring probe.
 func breachList(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("breach", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "breach")
 	if err != nil {
 		return err
 	}

@@ -266,12 +266,7 @@ func charterShow(ctx context.Context, e env) error {
 }
 
 func charterModules(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("charter", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "charter")
 	if err != nil {
 		return err
 	}

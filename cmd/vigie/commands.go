@@ -220,6 +220,15 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 }
 
 // open opens the app for a command that works on existing data: it refuses pending migrations.
+// openSubcommand opens the app for a subcommand that takes no flag of its own but the database's.
+func openSubcommand(ctx context.Context, e env, name string) (*app.App, error) {
+	var cfg app.Config
+	if err := parse(flags(name, e, &cfg), e.args[1:], 0); err != nil {
+		return nil, err
+	}
+	return open(ctx, e, cfg)
+}
+
 func open(ctx context.Context, e env, cfg app.Config) (*app.App, error) {
 	cfg, err := e.config(cfg)
 	if err != nil {

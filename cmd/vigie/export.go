@@ -78,12 +78,7 @@ func exportCmd(ctx context.Context, e env) error {
 // statsRefresh rebuilds the snapshot of the live quotes now (an extract also does it when the
 // data changed since).
 func statsRefresh(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("export", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "export")
 	if err != nil {
 		return err
 	}

@@ -68,12 +68,7 @@ func keysRotate(ctx context.Context, e env) error {
 }
 
 func keysStatus(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("keys", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "keys")
 	if err != nil {
 		return err
 	}

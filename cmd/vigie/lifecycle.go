@@ -156,12 +156,7 @@ func lifecycleCheck(ctx context.Context, e env) error {
 
 // lifecycleRules prints the rules in force with their source and version.
 func lifecycleRules(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("lifecycle", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "lifecycle")
 	if err != nil {
 		return err
 	}
@@ -285,12 +280,7 @@ func lifecycleLift(ctx context.Context, e env) error {
 
 // lifecycleHolds lists the holds: numbers and dates, never their reasons.
 func lifecycleHolds(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("lifecycle", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "lifecycle")
 	if err != nil {
 		return err
 	}
@@ -325,12 +315,7 @@ func lifecycleHolds(ctx context.Context, e env) error {
 
 // lifecycleRuns lists the latest runs and what they did.
 func lifecycleRuns(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("lifecycle", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "lifecycle")
 	if err != nil {
 		return err
 	}

@@ -82,12 +82,7 @@ func registerExport(ctx context.Context, e env) error {
 
 // registerVersions lists the kept versions, latest first.
 func registerVersions(ctx context.Context, e env) error {
-	var cfg app.Config
-	fs := flags("register", e, &cfg)
-	if err := parse(fs, e.args[1:], 0); err != nil {
-		return err
-	}
-	a, err := open(ctx, e, cfg)
+	a, err := openSubcommand(ctx, e, "register")
 	if err != nil {
 		return err
 	}
