@@ -36,7 +36,11 @@ func (h *Handler) openAPI() map[string]any {
 			"totp_enrolled": map[string]any{"type": "boolean", "description": "Second factor enrolled"}}, "id", "email", "department"),
 		"NewUser": obj(map[string]any{"email": map[string]any{"type": "string", "format": "email"}, "display_name": str(""),
 			"department": enumOf(h.departmentCodes()), "password": map[string]any{"type": "string", "minLength": 12, "maxLength": 128, "description": "CNIL 2022-100 policy, see PasswordChange"}}, "email", "display_name", "department", "password"),
-		"Me": map[string]any{"type": "object", "description": "The caller, their purposes and the fields their department may read and write per table"},
+		"Me": obj(map[string]any{"email": str(""), "display_name": str(""), "department": enumOf(h.departmentCodes()),
+			"purposes": map[string]any{"type": "array", "items": str(""), "description": "The department's purposes"},
+			"access": map[string]any{"type": "object", "description": "Per table the department may read: the fields it may read and write",
+				"additionalProperties": obj(map[string]any{"read": map[string]any{"type": "array", "items": str("")}, "write": map[string]any{"type": "array", "items": str("")}}, "read", "write")}},
+			"email", "display_name", "department", "purposes", "access"),
 		"ConsentEntry": obj(map[string]any{"id": map[string]any{"type": "integer"}, "purpose": enumOf(consentCodes()), "granted": map[string]any{"type": "boolean"},
 			"given_at": dateTime, "channel": str(""), "method": str("checkbox, gpc, staff_recorded, withdrawal_link, portal, objection, suppression_list"),
 			"notice_hash": str("SHA-256 of the exact notice text shown (GET /confidentialite/{hash} shows it)"), "recorded_by": map[string]any{"type": "integer"},
@@ -80,6 +84,9 @@ func (h *Handler) openAPI() map[string]any {
 			t := h.app.Dict.Table(rt.Resource.Table)
 			schemas[schemaName(t)] = tableSchema(t, false)
 			schemas[schemaName(t)+"Write"] = tableSchema(t, true)
+			if rt.Kind == "update" {
+				schemas[schemaName(t)+"Update"] = updateSchema(t)
+			}
 		}
 		if params := h.parameters(rt); len(params) > 0 {
 			op["parameters"] = params
@@ -205,7 +212,7 @@ func columnSchema(c *dictionary.Column) map[string]any {
 		desc += " (format " + c.Format + ")"
 	}
 	s["description"] = desc
-	if c.Nullable() {
+	if c.Nullable() && !c.PrimaryKey() { // a primary key is never null, whatever the dictionary says
 		s["type"] = []any{s["type"], "null"}
 	}
 	return s
@@ -234,6 +241,10 @@ func tableSchema(t *dictionary.Table, write bool) map[string]any {
 	if write {
 		props["_channel"] = map[string]any{"type": "string", "description": "How the values were collected (default api)"}
 		props["_purpose"] = map[string]any{"type": "string", "description": "For which of the department's purposes (default its first)"}
+		if t.Name == "quotes" {
+			props["_prefill_from_quote"] = map[string]any{"type": "integer", "minimum": 1, "description": "Creation only: an earlier quote of the same person whose values fill what this one does not give (R22)"}
+			props["_person_confirmed"] = map[string]any{"type": "boolean", "description": "Creation only: the person confirmed, in this quote flow, the values the quote reuses (R23)"}
+		}
 	} else {
 		props["_provenance"] = map[string]any{"type": "object", "additionalProperties": ref("Provenance"), "description": "With ?include=provenance: when, how and for which purpose each encrypted value was collected"}
 	}
@@ -241,6 +252,18 @@ func tableSchema(t *dictionary.Table, write bool) map[string]any {
 	o := obj(props, required...)
 	o["additionalProperties"] = false
 	o["description"] = t.Label + ". " + t.Description
+	return o
+}
+
+// updateSchema is a PATCH body: the writable fields, none required, at least one given; the quote
+// prefill members are for creation only.
+func updateSchema(t *dictionary.Table) map[string]any {
+	o := tableSchema(t, true)
+	delete(o, "required")
+	props := o["properties"].(map[string]any)
+	delete(props, "_prefill_from_quote")
+	delete(props, "_person_confirmed")
+	o["minProperties"] = 1
 	return o
 }
 
@@ -319,11 +342,11 @@ func (h *Handler) responses(rt Route) map[string]any {
 	case "rights-queue":
 		out["403"] = errResp("Only the DPO and the quotes department answer rights requests")
 		ok = map[string]any{"description": "The department's requests: open ones by time left, then with ?closed=true the latest 200 answered", "content": jsonContent(obj(map[string]any{
-			"items": map[string]any{"type": "array", "items": ref("RightsRequest")}}, "items"))}
+			"items": map[string]any{"type": "array", "items": ref("RightsDeskRequest")}}, "items"))}
 		out["400"] = errResp("Invalid parameter (closed, or an unknown one)")
 	case "rights-identity", "rights-extend", "rights-close":
 		out["403"] = errResp("The department does not answer this request (the quotes department answers the human reviews only)")
-		ok = map[string]any{"description": "Done; the request as it now stands", "content": jsonContent(ref("RightsRequest"))}
+		ok = map[string]any{"description": "Done; the request as it now stands", "content": jsonContent(ref("RightsDeskRequest"))}
 		out["400"] = errResp(map[string]string{
 			"rights-identity": "identity_check not allowed (enum), or the request is closed (open); nothing was changed",
 			"rights-extend":   "reason missing (required), request closed (status/open), already extended (extension/once) or past the first month (extension/first_month); nothing was changed",
@@ -468,8 +491,10 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref(map[string]string{"breach-create": "NewBreach", "breach-update": "BreachChange", "breach-notify": "NewBreachNotification"}[rt.Kind])
 	case "archive-read":
 		schema = ref("ArchiveJustification")
-	case "create", "update", "message-create":
+	case "create", "message-create":
 		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
+	case "update":
+		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Update")
 	case "rights-identity", "rights-extend", "rights-close", "rights-restrict", "rights-lift", "rights-directive":
 		schema = ref(map[string]string{"rights-identity": "IdentityCheck", "rights-extend": "Extension", "rights-close": "Closure",
 			"rights-restrict": "NewRestriction", "rights-lift": "RestrictionLift", "rights-directive": "PostMortemDirective"}[rt.Kind])
@@ -497,7 +522,7 @@ func rightsSchemas() map[string]any {
 	}
 	reason := map[string]any{"type": "string", "minLength": 1, "maxLength": 2000}
 	return map[string]any{
-		"RightsRequest": obj(map[string]any{
+		"RightsDeskRequest": obj(map[string]any{
 			"id": integer, "person_id": integer, "type": enumOf(rights.Types),
 			"channel": str("How the request arrived"), "status": enumOf([]string{"open", "in_progress", "closed", "refused"}),
 			"identity_check": enumOf(rights.IdentityChecks), "received_at": dateTime,
@@ -527,7 +552,7 @@ func rightsSchemas() map[string]any {
 		"ErasureCertificate": obj(map[string]any{
 			"person_id": integer, "erased_at": dateTime,
 			"deleted": map[string]any{"type": "object", "additionalProperties": integer, "description": "Rows deleted per table"},
-			"kept": map[string]any{"type": "array", "description": "What a legal obligation keeps in the archive (art. 17(3)(b)), re-sealed under a new key", "items": obj(map[string]any{
+			"kept": map[string]any{"type": []any{"array", "null"}, "description": "What a legal obligation keeps in the archive (art. 17(3)(b)), re-sealed under a new key; null when nothing is kept", "items": obj(map[string]any{
 				"table": str(""), "id": integer, "label": str(""), "reason": str("The legal source"), "until": dateTime}, "table", "id", "reason", "until")},
 			"key_destroyed": map[string]any{"type": "boolean", "description": "The person's key is destroyed: every copy sealed under it, backups included, is unreadable"},
 			"evidence":      str("SHA-256 of the certificate, kept on the request and in the audit trail"),

@@ -620,7 +620,7 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 		}
 	}
 	walk(doc)
-	for _, name := range []string{"RightsRequest", "ErasureCertificate", "Closure", "Extension", "IdentityCheck", "NewRestriction", "RestrictionLift", "PostMortemDirective", "Death"} {
+	for _, name := range []string{"RightsDeskRequest", "ErasureCertificate", "Closure", "Extension", "IdentityCheck", "NewRestriction", "RestrictionLift", "PostMortemDirective", "Death"} {
 		if _, ok := schemas[name]; !ok {
 			t.Errorf("no schema %s", name)
 		}
