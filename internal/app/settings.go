@@ -86,6 +86,7 @@ const ConfigFileEnv = "VIGIE_CONFIG_FILE"
 func IgnoredVariables() map[string]string {
 	return map[string]string{
 		"VIGIE_TEST_POSTGRES_URL": "the PostgreSQL server of the tests (DEVELOPERS.md); vigie itself does not read it",
+		"VIGIE_UPDATE_GUIDES":     "1 makes TestGuideScreenshots take the guides' screenshots again (docs/guides); vigie itself does not read it",
 	}
 }
 

@@ -268,6 +268,9 @@ func (s *server) routes() *http.ServeMux {
 	// The data-governance charter and the staff's training (charter.go).
 	s.charterRoutes(mux)
 
+	// The guides of each role, with their screenshots (guides.go).
+	s.guideRoutes(mux)
+
 	mux.Handle("/", s.staff(s.notFoundPage))
 	return mux
 }
@@ -396,6 +399,7 @@ func (s *server) nav(st *session, path string) []navItem {
 		add("Journal d'audit", "/audit")
 	}
 	add("Dictionnaire de données", "/dictionnaire")
+	add("Aide", "/aide")
 	return items
 }
 
@@ -427,6 +431,10 @@ func (s *server) parseTemplates() error {
 	}
 	// The register of processing's page (register.go).
 	if err := s.parseRegisterTemplates(); err != nil {
+		return err
+	}
+	// The guides' pages (guides.go).
+	if err := s.parseGuideTemplates(); err != nil {
 		return err
 	}
 	// The charter's pages (charter.go).
