@@ -186,20 +186,27 @@ func startBrowser(t *testing.T) context.Context {
 // shows (R14) on this first sign-in.
 func browserLogin(t *testing.T, ctx context.Context, base, dept string) {
 	t.Helper()
+	browserSignIn(t, ctx, base, dept+"@vigie.test", testPassword)
+}
+
+// browserSignIn goes through a first sign-in: the password, the enrolment of the second factor
+// from the secret the page shows, the recovery codes, and the charter in force when it is asked.
+func browserSignIn(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/connexion"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), dept+"@vigie.test"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS(`form[action="/connexion"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#secret")),
 	)
 	if err != nil {
-		t.Fatalf("%s: sign in: %v", dept, err)
+		t.Fatalf("%s: sign in: %v", email, err)
 	}
 	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
 	if err != nil {
-		t.Fatalf("%s: read the secret: %v", dept, err)
+		t.Fatalf("%s: read the secret: %v", email, err)
 	}
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#code"), apptest.NewAuthenticator(secret).Code(t, time.Now())),
@@ -209,7 +216,7 @@ func browserLogin(t *testing.T, ctx context.Context, base, dept string) {
 		chromedp.WaitVisible(chromedp.CSS("nav.menu, #accepter-charte")),
 	)
 	if err != nil {
-		t.Fatalf("%s: enrol the second factor: %v", dept, err)
+		t.Fatalf("%s: enrol the second factor: %v", email, err)
 	}
 	// The charter in force, when not accepted yet, comes before any page (R43).
 	asked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#accepter-charte") !== null`))
@@ -217,6 +224,6 @@ func browserLogin(t *testing.T, ctx context.Context, base, dept string) {
 		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#accepter-charte")), chromedp.WaitVisible(chromedp.CSS("nav.menu")))
 	}
 	if err != nil {
-		t.Fatalf("%s: accept the charter: %v", dept, err)
+		t.Fatalf("%s: accept the charter: %v", email, err)
 	}
 }

@@ -595,42 +595,10 @@ func takeGuideScreenshots(t *testing.T, g *guideWorld, tasks []guideTask) {
 	t.Logf("%d screenshots written to docs/guides/img (%d KiB)", len(written), total>>10)
 }
 
-// demoLogin signs a department's demo user in through the pages, enrolling the second factor from
-// the secret the page shows and accepting the charter, as at a first sign-in.
+// demoLogin signs a department's demo user in through the pages, as at a first sign-in.
 func demoLogin(t *testing.T, ctx context.Context, base, dept string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/connexion"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), dept+"@"+demo.DemoEmailDomain),
-		chromedp.SendKeys(chromedp.CSS("#password"), demo.DemoPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/connexion"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#secret")),
-	)
-	if err != nil {
-		t.Fatalf("%s: sign in: %v", dept, err)
-	}
-	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
-	if err != nil {
-		t.Fatalf("%s: read the secret: %v", dept, err)
-	}
-	err = chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#code"), apptest.NewAuthenticator(secret).Code(t, time.Now())),
-		chromedp.Click(chromedp.CSS(`form[action="/connexion/activation"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#codes-de-secours")),
-		chromedp.Click(chromedp.CSS("#continuer")),
-		chromedp.WaitVisible(chromedp.CSS("nav.menu, #accepter-charte")),
-	)
-	if err != nil {
-		t.Fatalf("%s: enrol the second factor: %v", dept, err)
-	}
-	asked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#accepter-charte") !== null`))
-	if err == nil && asked {
-		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#accepter-charte")), chromedp.WaitVisible(chromedp.CSS("nav.menu")))
-	}
-	if err != nil {
-		t.Fatalf("%s: accept the charter: %v", dept, err)
-	}
+	browserSignIn(t, ctx, base, dept+"@"+demo.DemoEmailDomain, demo.DemoPassword)
 }
 
 // compactPNG re-encodes a screenshot with a palette of its 256 most used colours (counted on 5
