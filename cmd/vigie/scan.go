@@ -11,6 +11,7 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+	"vigie/internal/evidence"
 
 	"vigie/internal/app"
 	"vigie/internal/audit"
@@ -25,8 +26,9 @@ import (
 // names tables, columns, kinds and row ids, never a value. The run is recorded once in the audit
 // trail, and its summary is kept in the settings for the DPO's dashboard.
 
-// scanSetting is the settings entry holding the last scan's summary (a scanSummary in JSON).
-const scanSetting = "sensitive_scan.last"
+// scanSetting is the settings entry holding the last scan's summary (a scanSummary in JSON), which
+// the evidence report reads.
+const scanSetting = evidence.SensitiveScanSetting
 
 // actionSensitiveScan is the audit action of a scan run.
 const actionSensitiveScan = "sensitive_scan"

@@ -285,15 +285,15 @@ func checkRetention(ctx context.Context, a *app.App, now time.Time) ([]string, b
 	return append(details, lines...), overdue == 0, nil
 }
 
-// sensitiveScanSetting is where vigie scan keeps its last summary (cmd/vigie/scan.go).
-const sensitiveScanSetting = "sensitive_scan.last"
+// SensitiveScanSetting is the settings entry where vigie scan keeps its last summary.
+const SensitiveScanSetting = "sensitive_scan.last"
 
 // sensitiveScanMaxAge is how old the last scan may be for the check to rely on it.
 const sensitiveScanMaxAge = 48 * time.Hour
 
 func checkSensitive(ctx context.Context, a *app.App, now time.Time) ([]string, bool, error) {
 	var value string
-	err := a.DB.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, sensitiveScanSetting).Scan(&value)
+	err := a.DB.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, SensitiveScanSetting).Scan(&value)
 	if err != nil {
 		return []string{"aucune recherche de données sensibles n'a été faite (vigie scan)"}, false, nil
 	}
@@ -371,21 +371,29 @@ func checkPasswords(ctx context.Context, a *app.App, now time.Time) ([]string, b
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("evidence: passwords: %w", err)
 	}
+	users := a.Dict.Table("users")
+	maxAges := map[string]time.Duration{}
 	expired := map[string]int{}
 	var total int
 	for _, acc := range accounts {
-		maxAge, err := a.Auth.PasswordMaxAge(ctx, acc.department)
-		if err != nil {
-			return nil, false, err
+		maxAge, seen := maxAges[acc.department]
+		if !seen {
+			if maxAge, err = a.Auth.PasswordMaxAge(ctx, acc.department); err != nil {
+				return nil, false, err
+			}
+			maxAges[acc.department] = maxAge
 		}
 		if maxAge == 0 {
 			continue
 		}
-		since, ok := timeOf(acc.changed)
-		if !ok {
-			since, _ = timeOf(acc.created)
+		since, err := users.Column("password_changed_at").FromDB(acc.changed)
+		if err == nil && since == nil {
+			since, err = users.Column("created_at").FromDB(acc.created)
 		}
-		if now.Sub(since) > maxAge {
+		if err != nil {
+			return nil, false, fmt.Errorf("evidence: passwords: %w", err)
+		}
+		if at, ok := since.(time.Time); ok && now.Sub(at) > maxAge {
 			expired[acc.department]++
 			total++
 		}
@@ -395,22 +403,6 @@ func checkPasswords(ctx context.Context, a *app.App, now time.Time) ([]string, b
 		details = append(details, fmt.Sprintf("service %s : %d", dept, n))
 	}
 	return details, total == 0, nil
-}
-
-func timeOf(v any) (time.Time, bool) {
-	switch x := v.(type) {
-	case time.Time:
-		return x, true
-	case string:
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				return t, true
-			}
-		}
-	case []byte:
-		return timeOf(string(x))
-	}
-	return time.Time{}, false
 }
 
 func checkCharter(ctx context.Context, a *app.App, _ time.Time) ([]string, bool, error) {

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -197,9 +198,9 @@ func (s *search) refine(omitted [quasiIdentifiers]bool) bool {
 	slices.SortFunc(candidates, func(x, y candidate) int {
 		switch {
 		case x.cost != y.cost:
-			return cmpFloat(x.cost, y.cost)
+			return cmp.Compare(x.cost, y.cost)
 		default:
-			return cmpFloat(y.weight, x.weight)
+			return cmp.Compare(y.weight, x.weight)
 		}
 	})
 	for _, c := range candidates {
@@ -217,16 +218,6 @@ func (s *search) refine(omitted [quasiIdentifiers]bool) bool {
 		return true
 	}
 	return false
-}
-
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // try groups the rows with attribute a one level finer (a < 0: as they are) and measures the

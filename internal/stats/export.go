@@ -230,17 +230,12 @@ func (s *Service) prepare(ctx context.Context, opt Options) (prepared, error) {
 	var err error
 	if opt.Pseudonymise {
 		pr.people, base, err = s.followLive(ctx, &opt)
-	} else if err = s.ensureFresh(ctx); err == nil {
+	} else if pr.rep.Snapshot, err = s.ensureFresh(ctx); err == nil {
 		base, err = s.readCells(ctx, &opt)
 	}
 	if err != nil {
 		return pr, err
 	}
-	snap, err := s.Snapshot(ctx)
-	if err != nil {
-		return pr, err
-	}
-	pr.rep.Snapshot = snap.RefreshedAt
 	pr.plan = anonymise(base, opt.K, opt.L, opt.omitted)
 	p := &pr.plan
 	pr.rep.Rows, pr.rep.Suppressed, pr.rep.KReached = p.rows, p.suppressed, p.kReached

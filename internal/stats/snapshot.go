@@ -147,14 +147,17 @@ func (s *Service) Refresh(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// ensureFresh rebuilds the snapshot when what it comes from changed since.
-func (s *Service) ensureFresh(ctx context.Context) error {
+// ensureFresh rebuilds the snapshot when what it comes from changed since, and says when the
+// snapshot in force was made.
+func (s *Service) ensureFresh(ctx context.Context) (time.Time, error) {
 	snap, err := s.Snapshot(ctx)
 	if err != nil || snap.Fresh {
-		return err
+		return snap.RefreshedAt, err
 	}
-	_, err = s.Refresh(ctx)
-	return err
+	if _, err = s.Refresh(ctx); err != nil {
+		return time.Time{}, err
+	}
+	return s.now().UTC(), nil
 }
 
 // fillCells computes the cell of rows written before cells existed (anonymised by an earlier

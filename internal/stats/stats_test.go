@@ -108,10 +108,9 @@ func TestR37_ExtractIsKAnonymous(t *testing.T) {
 				t.Errorf("k=%d: %d lines, report says %d written + %d suppressed of %d", c.k, got, rep.Written, rep.Suppressed, rep.Rows)
 			}
 			smallest := int(rep.Rows)
-			for combo, n := range quasiIdentifierCounts(lines, false) {
+			for _, n := range quasiIdentifierCounts(lines, false) { // the combinations themselves are never printed
 				if n < c.k {
 					t.Errorf("k=%d: a combination is shared by %d rows only", c.k, n)
-					_ = combo // never printed: it describes people
 				}
 				smallest = min(smallest, n)
 			}

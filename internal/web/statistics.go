@@ -127,8 +127,9 @@ func (s *server) statisticsPage(w http.ResponseWriter, r *http.Request, st *sess
 	s.render(w, r, st, status, "statistics", "Statistiques anonymes", v)
 }
 
-// statisticsCSV streams the extract. The options are checked first (Plan) so that a refused
-// extract shows the page with its error rather than a broken download.
+// statisticsCSV streams the extract. The extract writes nothing before its options are checked
+// and its groups found, so a refused extract still gets the page with its error, not a broken
+// download: the attachment's headers go out with its first byte.
 func (s *server) statisticsCSV(w http.ResponseWriter, r *http.Request, st *session) {
 	if !statisticsDepartments[st.User.Department] {
 		s.forbidden(w, r, st, statisticsForbidden)
@@ -136,22 +137,40 @@ func (s *server) statisticsCSV(w http.ResponseWriter, r *http.Request, st *sessi
 	}
 	opt, _ := statisticsOptions(r.URL.Query())
 	opt.By = stats.Actor{UserID: st.User.ID, Department: st.User.Department}
-	if _, err := s.app.Stats.Plan(r.Context(), opt); err != nil {
+	out := &attachment{w: w, name: "statistiques-anonymes.csv"}
+	if opt.Format == stats.FormatExcelFR {
+		out.name = "statistiques-anonymes-excel.csv"
+	}
+	_, err := s.app.Stats.Export(r.Context(), out, opt)
+	var input *stats.InputError
+	switch {
+	case err == nil:
+	case !out.started && errors.As(err, &input):
 		q := r.URL.Query()
 		q.Set("verifier", "1")
 		http.Redirect(w, r, "/statistiques?"+q.Encode()+"#extrait", http.StatusSeeOther)
-		return
-	}
-	name := "statistiques-anonymes.csv"
-	if opt.Format == stats.FormatExcelFR {
-		name = "statistiques-anonymes-excel.csv"
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	if _, err := s.app.Stats.Export(r.Context(), w, opt); err != nil {
+	case !out.started:
+		s.fail(w, r, st, err)
+	default:
 		// The headers are gone: the log says why the file is cut short (no personal data in it).
 		s.app.Log.Error("web: statistics extract", "error", err)
 	}
+}
+
+// attachment is a CSV download whose headers are sent with its first byte.
+type attachment struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (a *attachment) Write(p []byte) (int, error) {
+	if !a.started {
+		a.started = true
+		a.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		a.w.Header().Set("Content-Disposition", `attachment; filename="`+a.name+`"`)
+	}
+	return a.w.Write(p)
 }
 
 // newBarChart lays out a conversion chart: 24 px per bar, the bar's length its conversion rate.
