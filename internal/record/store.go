@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,8 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"sync"
 
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
@@ -633,7 +634,9 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 	}
 	now := prov.CollectedAt
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		current, err := s.fetch(ctx, tx, Actor{Department: a.Department, Purposes: a.Purposes}, t, "t.id = $1", []any{id}, 1, false)
+		// Every field is read, so that the history keeps the value a correction replaces even
+		// where the writer may write a field without reading it.
+		current, err := s.fetch(ctx, tx, Actor{Department: a.Department, Purposes: a.Purposes, AllFields: true}, t, "t.id = $1", []any{id}, 1, false)
 		if err != nil {
 			return err
 		}
@@ -665,6 +668,9 @@ func (s *Store) Update(ctx context.Context, a Actor, table string, id int64, in 
 			return fmt.Errorf("record: update %s: %w", t.Name, err)
 		}
 		if err := s.index(ctx, tx, t, id, personID, vals, true); err != nil {
+			return err
+		}
+		if err := s.keepHistory(ctx, tx, a, t, current[0], vals, sk, prov); err != nil {
 			return err
 		}
 		return s.audit.Wrote(ctx, tx, a, "update", t, id, personID, names)
@@ -922,6 +928,32 @@ func (s *Store) checkReferences(ctx context.Context, tx *sql.Tx, t *dictionary.T
 	return nil
 }
 
+// keepHistory records, in the update's transaction, the value each changed personal field had
+// (R25): sealed under the person's key with the provenance it was collected with, so that the
+// DPO and the person can see what was corrected, and an erasure takes the history with it.
+func (s *Store) keepHistory(ctx context.Context, tx *sql.Tx, a Actor, t *dictionary.Table, current *Record, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance) error {
+	for _, c := range t.Columns {
+		v, ok := vals[c.Name]
+		if !ok || !c.Personal || c.Kind == dictionary.KindBlob {
+			continue
+		}
+		before := current.Values[c.Name]
+		if before == nil && v == nil || before != nil && v != nil && bytes.Equal(c.Text(before), c.Text(v)) {
+			continue
+		}
+		var sealed any // NULL: the field was empty
+		if before != nil {
+			sealed = sk.Seal("rectifications.previous_value", current.Provenance[c.Name], c.Text(before))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rectifications (person_id, table_name, row_id, field, previous_value,
+			channel, department, corrected_by, corrected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			current.PersonID, t.Name, current.ID, c.Name, sealed, prov.Channel, a.Department, nullUserID(a.UserID), prov.CollectedAt); err != nil {
+			return fmt.Errorf("record: keep the history of %s.%s: %w", t.Name, c.Name, err)
+		}
+	}
+	return nil
+}
+
 // columnsAndArgs turns canonical values into SQL arguments, sealing the encrypted ones.
 func (s *Store) columnsAndArgs(t *dictionary.Table, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance) ([]string, []any) {
 	var names []string
@@ -1016,3 +1048,40 @@ func (s *Store) personRows(ctx context.Context, q querier, a Actor, table string
 
 // maxPersonRows bounds what one table may hold on one person in a single read.
 const maxPersonRows = 100_000
+
+// Correction is one entry of a person's rectification history, without the value it replaced
+// (which only the person's access answer opens).
+type Correction struct {
+	Table, Field, Channel, Department string
+	At                                time.Time
+}
+
+// Corrections lists a person's rectification history (R25), oldest first, for the DPO. It reads
+// only columns stored in clear.
+func (s *Store) Corrections(ctx context.Context, a Actor, personID int64) ([]Correction, error) {
+	if a.Department != archiveDepartment {
+		return nil, &ForbiddenError{Table: "rectifications", Reason: "l'historique des corrections est lu par le DPO"}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT table_name, field, channel, department, corrected_at FROM rectifications
+		WHERE person_id = $1 ORDER BY id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("record: corrections: %w", err)
+	}
+	defer rows.Close()
+	at := s.dict.Table("rectifications").Column("corrected_at")
+	var out []Correction
+	for rows.Next() {
+		var c Correction
+		var raw any
+		if err := rows.Scan(&c.Table, &c.Field, &c.Channel, &c.Department, &raw); err != nil {
+			return nil, fmt.Errorf("record: corrections: %w", err)
+		}
+		v, err := at.FromDB(raw)
+		if err != nil {
+			return nil, fmt.Errorf("record: corrections: %w", err)
+		}
+		c.At = v.(time.Time)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

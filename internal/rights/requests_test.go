@@ -3,6 +3,8 @@ package rights_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,6 +170,73 @@ func TestR30_PostMortemDirectiveIsApplied(t *testing.T) {
 		}
 		if err := a.Rights.SetDirective(ctx, rights.Subject, c.person, rights.Directive{Instruction: "sell"}); !errors.As(err, &inputErr) || inputErr.Field != "instruction" {
 			t.Errorf("an unknown instruction: %v", err)
+		}
+	})
+}
+
+// TestR25_RectificationKeepsItsHistory: every correction of a personal field, by staff or by the
+// person on the portal, keeps the value it replaced with when, how and by which department; the
+// history is part of the person's access answer, a refused correction leaves none, and erasure
+// takes it away.
+func TestR25_RectificationKeepsItsHistory(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		c := seed(t, a, "historique@exemple.fr", "none")
+		if _, err := a.Records.Update(ctx, actor("support", "support"), "persons", c.person,
+			record.Input{Text: map[string]string{"phone": "0698765432"}, Channel: "phone"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Rights.Rectify(ctx, rights.Subject, c.person, map[string]string{"city": "Quimper", "postal_code": "29000"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Records.Update(ctx, actor("support", "support"), "persons", c.person,
+			record.Input{Text: map[string]string{"email": "pas-une-adresse"}, Channel: "phone"}); err == nil {
+			t.Fatal("an invalid e-mail was accepted")
+		}
+		ar, err := a.Rights.Access(ctx, dpo, c.person)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type change struct{ field, previous, channel, department string }
+		var got []change
+		for _, cat := range ar.Categories {
+			if cat.Table != "rectifications" {
+				continue
+			}
+			for _, row := range cat.Rows {
+				var ch change
+				for _, f := range row.Fields {
+					text := fmt.Sprint(f.Value)
+					switch f.Field {
+					case "field":
+						ch.field = text
+					case "previous_value":
+						ch.previous = text
+					case "channel":
+						ch.channel = text
+					case "department":
+						ch.department = text
+					}
+				}
+				got = append(got, ch)
+			}
+		}
+		want := []change{
+			{"phone", "+33612345678", "phone", "support"},
+			{"postal_code", "29200", "portal", "dpo"},
+			{"city", "Brest", "portal", "dpo"},
+		}
+		slices.SortFunc(got, func(x, y change) int { return strings.Compare(x.field, y.field) })
+		slices.SortFunc(want, func(x, y change) int { return strings.Compare(x.field, y.field) })
+		if !slices.Equal(got, want) {
+			t.Errorf("history in the access answer:\n got %v\nwant %v", got, want)
+		}
+		if _, err := a.Rights.Erase(ctx, dpo, c.person, 0); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		if err := a.DB.QueryRowContext(ctx, `SELECT count(*) FROM rectifications WHERE person_id = $1`, c.person).Scan(&left); err != nil || left != 0 {
+			t.Errorf("after erasure, %d history rows are left (%v)", left, err)
 		}
 	})
 }

@@ -122,6 +122,36 @@ func (s *server) whoAccessed(ctx context.Context, st *session, personID int64) (
 	return v, nil
 }
 
+type correctionsView struct {
+	Rows []correctionRow
+}
+
+type correctionRow struct {
+	Field, Channel, Department, At string
+}
+
+// corrections is the "Historique des corrections" section of a person's page, for the DPO only
+// (nil for every other department): which field was corrected, when, how and by which department.
+func (s *server) corrections(ctx context.Context, st *session, personID int64) (*correctionsView, error) {
+	if st.User.Department != auditDepartment {
+		return nil, nil
+	}
+	list, err := s.app.Records.Corrections(ctx, st.Actor, personID)
+	if err != nil {
+		return nil, fmt.Errorf("web: corrections: %w", err)
+	}
+	v := &correctionsView{}
+	for _, c := range list {
+		field := c.Field
+		if t := s.dict.Table(c.Table); t != nil && t.Column(c.Field) != nil {
+			field = t.Label + " — " + t.Column(c.Field).Label
+		}
+		v.Rows = append(v.Rows, correctionRow{Field: field, Channel: s.channelLabel(c.Channel),
+			Department: s.departmentName(c.Department), At: s.frenchTime(c.At)})
+	}
+	return v, nil
+}
+
 // --- The journal (/audit, /audit.csv) ----------------------------------------------------------
 
 // auditFieldLabels name the parameters in error messages, as the form labels them.

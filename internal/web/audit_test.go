@@ -127,6 +127,47 @@ func TestR16_DPOPersonPageSaysWhichDepartmentsAccessed(t *testing.T) {
 	})
 }
 
+var correctionsSection = regexp.MustCompile(`(?s)<h2 id="corrections-titre">Historique des corrections</h2>.*?</section>`)
+
+// TestR25_DPOPersonPageListsTheCorrections: on a person's page the DPO, and only the DPO, sees
+// each correction of the person's data — which field, when, through which channel, by which
+// department — and never the value it replaced.
+func TestR25_DPOPersonPageListsTheCorrections(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		w := newAuditWorld(t, a)
+		ctx := context.Background()
+		replaced := "Lemoine-Ancien"
+		for _, name := range []string{replaced, "Lemoine-Nouveau"} {
+			if _, err := a.Records.Update(ctx, a.Auth.Actor(w.users["support"]), "persons", w.ids["scripted"],
+				record.Input{Channel: "phone", Text: map[string]string{"last_name": name}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, body := w.request("GET", w.path("/personnes/{scripted}"), "dpo", nil, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("DPO person page: status %d (%s)", res.StatusCode, heading(body))
+		}
+		section := correctionsSection.FindString(body)
+		rows := rowsOf(section)
+		if len(rows) != 2 {
+			t.Fatalf("corrections on the DPO's page: %q", rows)
+		}
+		for _, row := range rows {
+			if row[0] != "Personne — Nom" || row[2] != "Téléphone" || row[3] != "Support client" {
+				t.Errorf("a correction reads %q", row)
+			}
+		}
+		if strings.Contains(body, replaced) || strings.Contains(section, scriptedLastName) {
+			t.Error("the DPO's page shows a value a correction replaced")
+		}
+		for _, dept := range []string{"prospection", "devis", "contrats", "support"} {
+			if _, body := w.request("GET", w.path("/personnes/{scripted}"), dept, nil, nil); strings.Contains(body, "Historique des corrections") {
+				t.Errorf("%s sees the corrections", dept)
+			}
+		}
+	})
+}
+
 // TestR16_AuditJournalIsForTheDPOOnly: the journal and its export answer 403 to every other
 // department, and only the DPO's menu offers it.
 func TestR16_AuditJournalIsForTheDPOOnly(t *testing.T) {

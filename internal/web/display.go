@@ -37,7 +37,7 @@ var valueLabels = map[string]string{
 // channelLabels words record.Channels for the "Canal de collecte" select.
 var channelLabels = map[string]string{
 	"web_form": "Formulaire web", "phone": "Téléphone", "email": "E-mail", "letter": "Courrier",
-	"agency": "Agence", "api": "API", "import": "Import", "demo": "Démonstration",
+	"agency": "Agence", "api": "API", "import": "Import", "demo": "Démonstration", "portal": "Portail",
 }
 
 // enumLabel is a coded value in French; departments are named by the dictionary.

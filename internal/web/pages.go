@@ -271,6 +271,8 @@ type detailView struct {
 	MessageForm *formView
 	// Accesses is "who accessed these data", on a person's page for the DPO only (audit.go).
 	Accesses *accessView
+	// Corrections is the person's rectification history, for the DPO only (audit.go).
+	Corrections *correctionsView
 	// Consents are a person's choices, for the departments that may read them (consents.go).
 	Consents *consentSection
 	// ReportDeath is the person's id on their page: any department that sees the person can tell
@@ -358,6 +360,10 @@ func (s *server) renderDetailWith(w http.ResponseWriter, r *http.Request, st *se
 			return
 		}
 		v.Accesses = accesses
+		if v.Corrections, err = s.corrections(ctx, st, rec.ID); err != nil {
+			s.fail(w, r, st, err)
+			return
+		}
 		objected, _ := rec.Get("objected_prospection").(bool)
 		if v.Consents, err = s.consentSection(ctx, st, rec.ID, objected); err != nil {
 			s.fail(w, r, st, err)
