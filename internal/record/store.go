@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"sync"
+	"time"
 
 	"vigie/internal/db"
 	"vigie/internal/dictionary"

@@ -148,6 +148,8 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /confidentialite/{hash}", s.noticeVersion)
 	mux.HandleFunc("GET /consentement/retrait", s.withdrawPage)
 	mux.HandleFunc("POST /consentement/retrait", s.withdraw)
+	mux.HandleFunc("GET /contact/renouvellement", s.renewalPage)
+	mux.HandleFunc("POST /contact/renouvellement", s.renewalAnswer)
 	mux.HandleFunc("GET /.well-known/gpc.json", s.gpcDeclaration)
 	mux.HandleFunc("GET /portail", s.portalStart)
 	mux.HandleFunc("POST /portail/code", s.portalSendCode)
@@ -418,7 +420,7 @@ func plural(label string) string {
 func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "list", "detail", "form", "error", "users", "audit", "code", "enrol", "recovery", "password",
-		"public_quote", "public_result", "notice", "withdraw", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle", "statistics", "evidence"} {
+		"public_quote", "public_result", "notice", "withdraw", "renewal", "portal_start", "portal", "rights_queue", "rights_request", "archive", "lifecycle", "statistics", "evidence"} {
 		t, err := template.New(name).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse template %s: %w", name, err)
