@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -256,6 +257,67 @@ func (s *Service) SessionPerson(ctx context.Context, token string) (int64, error
 func (s *Service) SignOut(ctx context.Context, token string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM portal_sessions WHERE token_hash = $1`, tokenHash(token)); err != nil {
 		return fmt.Errorf("rights: portal sign-out: %w", err)
+	}
+	return nil
+}
+
+// Dossier is one of the records held under the address a portal session proved: the public quote
+// form opens a new record at each request, so one person may have several.
+type Dossier struct {
+	PersonID int64
+	Since    time.Time
+	Current  bool
+}
+
+// ErrNotYourDossier is a switch to a record that does not share the session's address.
+var ErrNotYourDossier = errors.New("rights: ce dossier ne correspond pas à votre adresse e-mail")
+
+// Dossiers lists the records, not erased, whose e-mail is the one of the session's person (found
+// through the blind index, so nothing is decrypted), newest first; the session's own is Current.
+func (s *Service) Dossiers(ctx context.Context, personID int64) ([]Dossier, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT p.id, p.created_at FROM search_index mine
+		JOIN search_index same ON same.hash = mine.hash AND same.table_name = 'persons' AND same.column_name = 'email'
+		JOIN persons p ON p.id = same.person_id
+		WHERE mine.table_name = 'persons' AND mine.column_name = 'email' AND mine.person_id = $1 AND p.erased_at IS NULL
+		ORDER BY p.id DESC`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("rights: dossiers: %w", err)
+	}
+	defer rows.Close()
+	created := s.dict.Table("persons").Column("created_at")
+	var out []Dossier
+	for rows.Next() {
+		var d Dossier
+		var raw any
+		if err := rows.Scan(&d.PersonID, &raw); err != nil {
+			return nil, fmt.Errorf("rights: dossiers: %w", err)
+		}
+		v, err := created.FromDB(raw)
+		if err != nil {
+			return nil, fmt.Errorf("rights: dossiers: %w", err)
+		}
+		d.Since, d.Current = v.(time.Time), d.PersonID == personID
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SwitchDossier points the portal session at another record under the same proven address. Any
+// other record is refused with ErrNotYourDossier and the session is left as it was.
+func (s *Service) SwitchDossier(ctx context.Context, token string, personID int64) error {
+	current, err := s.SessionPerson(ctx, token)
+	if err != nil {
+		return err
+	}
+	ds, err := s.Dossiers(ctx, current)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ds, func(d Dossier) bool { return d.PersonID == personID }) {
+		return ErrNotYourDossier
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE portal_sessions SET person_id = $1 WHERE token_hash = $2`, personID, tokenHash(token)); err != nil {
+		return fmt.Errorf("rights: switch dossier: %w", err)
 	}
 	return nil
 }

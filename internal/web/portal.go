@@ -43,6 +43,15 @@ type portalView struct {
 	Errors     []string
 	Labels     map[string]string
 	Controller consent.Controller
+	// Dossiers are the records held under the same address, when there are several (a quote
+	// request opens one each): the page shows one at a time and offers the others.
+	Dossiers []portalDossier
+}
+
+type portalDossier struct {
+	PersonID int64
+	Since    string
+	Current  bool
 }
 
 // portalQuote is a quote the person may ask a human to review (art. 22).
@@ -261,6 +270,16 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 		s.fail(w, r, nil, err)
 		return
 	}
+	dossiers, err := s.app.Rights.Dossiers(ctx, personID)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	if len(dossiers) > 1 {
+		for _, d := range dossiers {
+			v.Dossiers = append(v.Dossiers, portalDossier{PersonID: d.PersonID, Since: s.frenchDate(d.Since), Current: d.Current})
+		}
+	}
 	persons := s.dict.Table("persons")
 	for k, val := range values {
 		shown[k] = val
@@ -270,6 +289,25 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 		v.Contact = append(v.Contact, f)
 	}
 	s.render(w, r, nil, status, "portal", "Mes données personnelles", v)
+}
+
+// portalDossier shows another record held under the session's address (rights.SwitchDossier).
+func (s *server) portalDossier(w http.ResponseWriter, r *http.Request, personID int64) {
+	unknown := []string{"Dossier inconnu : choisissez l'un des dossiers listés sous « Vos dossiers »."}
+	target, err := strconv.ParseInt(r.PostFormValue("dossier"), 10, 64)
+	c, cerr := r.Cookie(portalCookie)
+	if err != nil || cerr != nil {
+		s.renderPortal(w, r, personID, http.StatusBadRequest, unknown, nil)
+		return
+	}
+	switch err := s.app.Rights.SwitchDossier(r.Context(), c.Value, target); {
+	case errors.Is(err, rights.ErrNotYourDossier):
+		s.renderPortal(w, r, personID, http.StatusBadRequest, unknown, nil)
+	case err != nil:
+		s.portalFail(w, r, personID, err)
+	default:
+		http.Redirect(w, r, "/portail/mes-donnees", http.StatusSeeOther)
+	}
 }
 
 func requestStatus(status string) string {

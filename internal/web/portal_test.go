@@ -170,6 +170,49 @@ func TestR24_PortalShowsEverythingAndEachRightWorks(t *testing.T) {
 	})
 }
 
+// TestR24_PortalShowsEveryDossierOfTheAddress: when an address belongs to several records (each
+// quote request opens one), the portal says so and shows each in turn; a record under another
+// address cannot be reached by changing the number in the form.
+func TestR24_PortalShowsEveryDossierOfTheAddress(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		w := newWorld(t, a)
+		srv := smtptest.Start(t)
+		ctx := context.Background()
+		create := func(first, address string) int64 {
+			p, err := a.Records.Create(ctx, record.Actor{Department: "devis", Purposes: []string{"quotes"}}, "persons",
+				record.Input{Channel: "web_form", Text: map[string]string{"first_name": first, "last_name": lastName, "email": address}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.ID
+		}
+		create("Maëlle", email)
+		stranger := create("Inconnue", "autre.personne@exemple.fr")
+		c := w.portalSignIn(srv, email)
+
+		_, body := w.portal("GET", "/portail/mes-donnees", c, nil)
+		if !strings.Contains(body, "Vos dossiers") || !strings.Contains(body, "correspond à 2 dossiers") || !strings.Contains(body, "Maëlle") {
+			t.Fatalf("the portal does not offer both records of the address (%q)", heading(body))
+		}
+		res, _ := w.portal("POST", "/portail/dossier", c, url.Values{"dossier": {strconv.FormatInt(w.ids["person"], 10)}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("showing the other record: status %d", res.StatusCode)
+		}
+		if _, body = w.portal("GET", "/portail/mes-donnees", c, nil); !strings.Contains(body, firstName) || strings.Contains(body, "Maëlle") {
+			t.Error("the portal does not show the record chosen")
+		}
+		for _, bad := range []string{strconv.FormatInt(stranger, 10), "abc", ""} {
+			res, body := w.portal("POST", "/portail/dossier", c, url.Values{"dossier": {bad}})
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Dossier inconnu") || strings.Contains(body, "Inconnue") {
+				t.Errorf("dossier %q: status %d", bad, res.StatusCode)
+			}
+		}
+		if _, body = w.portal("GET", "/portail/mes-donnees", c, nil); !strings.Contains(body, firstName) {
+			t.Error("a refused switch changed the record shown")
+		}
+	})
+}
+
 // TestR24_PortalCodeRefusals: a wrong code, a malformed address and too many requests from one
 // client get a clear answer, and a refused sign-in opens nothing.
 func TestR24_PortalCodeRefusals(t *testing.T) {

@@ -164,6 +164,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /portail/rectification", s.portal(s.portalRectify))
 	mux.Handle("POST /portail/directives", s.portal(s.portalDirective))
 	mux.Handle("POST /portail/reexamen", s.portal(s.portalReview))
+	mux.Handle("POST /portail/dossier", s.portal(s.portalDossier))
 
 	// Everything below needs a session.
 	mux.Handle("GET /{$}", s.staff(s.home))
