@@ -153,8 +153,18 @@ func (s *Store) ArchivedRows(ctx context.Context, a Actor, personID int64) ([]Ar
 // archive_accesses with the justification sealed under the person's key, and in the audit trail
 // as a read for the compliance purpose with the detail "archive" (never the justification); the
 // row is returned with every field decrypted (files excepted: their content is not part of a
-// record). A refusal writes nothing.
+// record: see ReadArchivedFiles). A refusal writes nothing.
 func (s *Store) ReadArchived(ctx context.Context, a Actor, table string, id int64, justification string) (*Record, error) {
+	return s.readArchived(ctx, a, table, id, justification, false)
+}
+
+// ReadArchivedFiles is ReadArchived with the row's files (a document's content) among its values:
+// downloading an archived file is a reading of its own, justified and recorded as one.
+func (s *Store) ReadArchivedFiles(ctx context.Context, a Actor, table string, id int64, justification string) (*Record, error) {
+	return s.readArchived(ctx, a, table, id, justification, true)
+}
+
+func (s *Store) readArchived(ctx context.Context, a Actor, table string, id int64, justification string, withFiles bool) (*Record, error) {
 	if !CanReadArchive(a) {
 		return nil, &ForbiddenError{Table: table, Reason: "l'archive n'est consultée que par le DPO, sur justification écrite"}
 	}
@@ -176,7 +186,7 @@ func (s *Store) ReadArchived(ctx context.Context, a Actor, table string, id int6
 	reader := Actor{UserID: a.UserID, Department: a.Department, Purposes: []string{archivePurpose}, AllFields: true}
 	var rec *Record
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		recs, err := s.fetch(ctx, tx, reader, t, "t.id = $1", []any{id}, 1, false)
+		recs, err := s.fetch(ctx, tx, reader, t, "t.id = $1", []any{id}, 1, withFiles)
 		if err != nil {
 			return err
 		}

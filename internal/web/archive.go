@@ -40,6 +40,8 @@ type archiveView struct {
 	When          string
 	Justification string
 	Fields        []detailField
+	// FileAction downloads the row's file on the same justification, when it has one.
+	FileAction string
 }
 
 // archiveSection lists the person's archive for the DPO (nil for every other department).
@@ -75,6 +77,16 @@ func (s *server) archiveSection(ctx context.Context, st *session, personID int64
 // brings the person's page back with the reason beside the row and the text typed; nothing was
 // opened nor recorded.
 func (s *server) readArchive(w http.ResponseWriter, r *http.Request, st *session) {
+	s.openArchive(w, r, st, false)
+}
+
+// readArchiveFile downloads an archived row's file (a document's content): a justified reading
+// of its own, recorded like the first.
+func (s *server) readArchiveFile(w http.ResponseWriter, r *http.Request, st *session) {
+	s.openArchive(w, r, st, true)
+}
+
+func (s *server) openArchive(w http.ResponseWriter, r *http.Request, st *session, file bool) {
 	if !record.CanReadArchive(st.Actor) {
 		s.forbidden(w, r, st, "L'archive ne se consulte que par le DPO, sur justification écrite.")
 		return
@@ -89,7 +101,11 @@ func (s *server) readArchive(w http.ResponseWriter, r *http.Request, st *session
 		return
 	}
 	table, justification := r.PathValue("table"), r.PostFormValue("justification")
-	rec, err := s.app.Records.ReadArchived(r.Context(), st.Actor, table, id, justification)
+	read := s.app.Records.ReadArchived
+	if file {
+		read = s.app.Records.ReadArchivedFiles
+	}
+	rec, err := read(r.Context(), st.Actor, table, id, justification)
 	var invalid *record.ValidationError
 	switch {
 	case errors.As(err, &invalid):
@@ -112,10 +128,17 @@ func (s *server) readArchive(w http.ResponseWriter, r *http.Request, st *session
 		s.fail(w, r, st, err)
 		return
 	}
+	if file {
+		s.sendArchivedFile(w, r, st, rec)
+		return
+	}
 	v := archiveView{PersonID: rec.PersonID, Heading: rec.Table.Label + " n° " + strconv.FormatInt(rec.ID, 10),
 		When: s.frenchTime(s.app.Now()), Justification: strings.TrimSpace(justification)}
 	for _, c := range rec.Table.Columns {
 		val, ok := rec.Values[c.Name]
+		if c.Kind == dictionary.KindBlob && rec.Values["size_bytes"] != nil {
+			v.FileAction = "/archives/" + rec.Table.Name + "/" + strconv.FormatInt(rec.ID, 10) + "/fichier"
+		}
 		if !ok || c.Kind == dictionary.KindBlob {
 			continue
 		}
@@ -126,6 +149,28 @@ func (s *server) readArchive(w http.ResponseWriter, r *http.Request, st *session
 		v.Fields = append(v.Fields, f)
 	}
 	s.render(w, r, st, http.StatusOK, "archive", "Archive consultée", v)
+}
+
+// sendArchivedFile sends the file of an archived row under a neutral ASCII name, as the download
+// of a live document does: the stored file name is personal data and stays out of headers.
+func (s *server) sendArchivedFile(w http.ResponseWriter, r *http.Request, st *session, rec *record.Record) {
+	for _, c := range rec.Table.Columns {
+		data, ok := rec.Values[c.Name].([]byte)
+		if c.Kind != dictionary.KindBlob || !ok {
+			continue
+		}
+		contentType, _ := rec.Values["content_type"].(string)
+		ext, known := fileExtensions[contentType]
+		if !known {
+			contentType, ext = "application/octet-stream", ".bin"
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Disposition", `attachment; filename="archive-`+rec.Table.Name+"-"+strconv.FormatInt(rec.ID, 10)+ext+`"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data)
+		return
+	}
+	s.notFound(w, r, st)
 }
 
 // archiveFieldLabels name the refused fields as the form labels them.

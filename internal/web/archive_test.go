@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 
 	"vigie/internal/app"
 	"vigie/internal/app/apptest"
+	"vigie/internal/record"
 )
 
 // The archive on the person page (R35). Failures name the check and the page heading, never a
@@ -95,6 +99,48 @@ func TestR35_DPOOpensAnArchivedContractFromThePersonPage(t *testing.T) {
 		}
 		if n := w.count("archive_accesses"); n != 1 {
 			t.Errorf("%d archive readings recorded, want 1", n)
+		}
+	})
+}
+
+// TestR35_DPODownloadsAnArchivedDocumentOnAJustification: the « Archive consultée » page of an
+// archived document offers its file; the download is a second justified reading, recorded like the
+// first, under a neutral file name; without a justification nothing is sent and nothing recorded.
+func TestR35_DPODownloadsAnArchivedDocumentOnAJustification(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		w := newWorld(t, a)
+		pdf := []byte("%PDF-1.4\n% archive\n%%EOF\n")
+		doc, err := a.Records.Create(context.Background(), a.Auth.Actor(w.users["contrats"]), "documents", record.Input{Channel: "email",
+			Fields: map[string]json.RawMessage{"person_id": json.RawMessage(w.path("{person}")), "contract_id": json.RawMessage(w.path("{contract}")),
+				"kind": json.RawMessage(`"certificate"`), "filename": json.RawMessage(`"attestation.pdf"`), "content_type": json.RawMessage(`"application/pdf"`),
+				"content": json.RawMessage(`"` + base64.StdEncoding.EncodeToString(pdf) + `"`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.DB.ExecContext(context.Background(), `UPDATE documents SET archived = TRUE WHERE id = $1`, doc.ID); err != nil {
+			t.Fatal(err)
+		}
+		id := strconv.FormatInt(doc.ID, 10)
+		form := url.Values{"justification": {archiveJustification}, "personne": {w.path("{person}")}}
+		res, body := w.request("POST", "/archives/documents/"+id, "dpo", form, nil)
+		file := "/archives/documents/" + id + "/fichier"
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="`+file+`"`) || !strings.Contains(body, "Télécharger le document") {
+			t.Fatalf("the archived document's page does not offer its file: status %d (%s)", res.StatusCode, heading(body))
+		}
+		if res, _ := w.request("POST", file, "dpo", url.Values{"personne": {w.path("{person}")}}, nil); res.StatusCode != http.StatusUnprocessableEntity || w.count("archive_accesses") != 1 {
+			t.Errorf("a download without justification: status %d, %d readings recorded; want 422 and 1", res.StatusCode, w.count("archive_accesses"))
+		}
+		if res, _ := w.request("POST", file, "contrats", form, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("the contracts department downloads the archived file: status %d, want 403", res.StatusCode)
+		}
+		res, body = w.request("POST", file, "dpo", form, nil)
+		if res.StatusCode != http.StatusOK || body != string(pdf) || res.Header.Get("Content-Type") != "application/pdf" ||
+			res.Header.Get("Content-Disposition") != `attachment; filename="archive-documents-`+id+`.pdf"` {
+			t.Errorf("download: status %d, type %q, disposition %q, content as stored: %v", res.StatusCode, res.Header.Get("Content-Type"),
+				res.Header.Get("Content-Disposition"), body == string(pdf))
+		}
+		if n := w.count("archive_accesses"); n != 2 {
+			t.Errorf("%d archive readings recorded, want 2 (the page, then the file)", n)
 		}
 	})
 }

@@ -261,6 +261,7 @@ func (s *server) routes() *http.ServeMux {
 
 	// The archive, for the DPO, on a written justification (archive.go).
 	mux.Handle("POST /archives/{table}/{id}", s.staff(s.readArchive))
+	mux.Handle("POST /archives/{table}/{id}/fichier", s.staff(s.readArchiveFile))
 
 	// The breach register, for the DPO (breach.go).
 	s.breachRoutes(mux)
