@@ -151,23 +151,14 @@ func (s *server) openArchive(w http.ResponseWriter, r *http.Request, st *session
 	s.render(w, r, st, http.StatusOK, "archive", "Archive consultée", v)
 }
 
-// sendArchivedFile sends the file of an archived row under a neutral ASCII name, as the download
-// of a live document does: the stored file name is personal data and stays out of headers.
+// sendArchivedFile sends the file of an archived row, named as the download of a live document is.
 func (s *server) sendArchivedFile(w http.ResponseWriter, r *http.Request, st *session, rec *record.Record) {
 	for _, c := range rec.Table.Columns {
 		data, ok := rec.Values[c.Name].([]byte)
 		if c.Kind != dictionary.KindBlob || !ok {
 			continue
 		}
-		contentType, _ := rec.Values["content_type"].(string)
-		ext, known := fileExtensions[contentType]
-		if !known {
-			contentType, ext = "application/octet-stream", ".bin"
-		}
-		w.Header().Set("Content-Type", contentType)
-		w.Header().Set("Content-Disposition", `attachment; filename="archive-`+rec.Table.Name+"-"+strconv.FormatInt(rec.ID, 10)+ext+`"`)
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data)
+		sendFile(w, "archive-"+rec.Table.Name+"-"+strconv.FormatInt(rec.ID, 10), rec, data)
 		return
 	}
 	s.notFound(w, r, st)

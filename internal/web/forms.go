@@ -592,13 +592,19 @@ func (s *server) download(w http.ResponseWriter, r *http.Request, st *session) {
 		s.fail(w, r, st, err)
 		return
 	}
+	sendFile(w, "document-"+strconv.FormatInt(id, 10), rec, data)
+}
+
+// sendFile sends a file as an attachment named base plus the extension of the record's content
+// type: an ASCII name of Vigie's, since the stored file name is personal data.
+func sendFile(w http.ResponseWriter, base string, rec *record.Record, data []byte) {
 	contentType, _ := rec.Values["content_type"].(string)
 	ext, known := fileExtensions[contentType]
 	if !known {
 		contentType, ext = "application/octet-stream", ".bin"
 	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Disposition", `attachment; filename="document-`+strconv.FormatInt(id, 10)+ext+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+base+ext+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
 }
