@@ -21,6 +21,7 @@ import (
 	"vigie/internal/audit"
 	"vigie/internal/auth"
 	"vigie/internal/breach"
+	"vigie/internal/campaign"
 	"vigie/internal/charter"
 	"vigie/internal/consent"
 	"vigie/internal/db"
@@ -73,6 +74,9 @@ type Config struct {
 	// MailDir, without SMTPAddr, receives each message as an .eml file instead (VIGIE_MAIL_DIR):
 	// for the demo and development only, since the files hold personal data in clear.
 	MailDir string
+	// PublicURL is where people reach the public pages, for the links of the messages sent to
+	// them (VIGIE_PUBLIC_URL); empty: no link, the message asks for a reply.
+	PublicURL string
 	// MetricsToken, when set, is the bearer token /metrics requires from any address
 	// (VIGIE_METRICS_TOKEN); unset, /metrics answers only on the loopback, never through a proxy.
 	MetricsToken string
@@ -124,6 +128,8 @@ type App struct {
 	Quoting *quoting.Service
 	Outbox  *outbox.Outbox
 	Rights  *rights.Service
+	// Campaigns sends the prospection department's e-mail campaigns.
+	Campaigns *campaign.Service
 	// Lifecycle is the retention engine.
 	Lifecycle *lifecycle.Engine
 	// Breaches is the breach register (art. 33 and 34).
@@ -215,7 +221,13 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Records = record.NewStore(a.DB, a.Dict, kr, a.Audit, a.Now, storeOpts...)
 	a.Consent = consent.New(a.DB, kr, a.Audit, a.Now)
 	a.Quoting = quoting.New(a.DB, a.Dict, a.Records, a.Consent, kr, a.Now)
-	a.Outbox = outbox.New(a.DB, kr, a.Now)
+	var mailOpts []outbox.Option
+	if a.Config.PublicURL != "" {
+		// Prospection messages need the public address of their withdrawal link (R19).
+		mailOpts = append(mailOpts, outbox.WithProspection(campaign.NewWithdrawal(a.Consent, a.Config.PublicURL)))
+	}
+	a.Outbox = outbox.New(a.DB, kr, a.Now, mailOpts...)
+	a.Campaigns = campaign.New(a.DB, a.Records, a.Consent, a.Outbox, a.Audit, a.Now)
 	a.Rights = rights.New(a.DB, a.Dict, kr, a.Records, a.Consent, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now)
 	a.Breaches = breach.New(a.DB, a.Dict, kr, a.Audit, a.Config.Controller, a.Log, a.Now)

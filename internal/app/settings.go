@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -206,6 +207,12 @@ func SettingTable() []Setting {
 			"development only, since the files hold personal data in clear.",
 		Rule:  "a directory, or a path where one can be created",
 		check: checkNotAFile}, func(c *Config) *string { return &c.MailDir })
+	add(Setting{Env: "VIGIE_PUBLIC_URL", Group: groupMail, DefaultDoc: "none: no prospection e-mail can leave",
+		Doc: "The address at which people reach Vigie's public pages, written in the links of the messages sent to " +
+			"them: the signed withdrawal link that every prospection e-mail must carry. Without it, no e-mail campaign " +
+			"can be sent.",
+		Rule:  "an absolute https:// URL (http:// only for localhost), without query or fragment (`https://vigie.exemple.fr`)",
+		check: checkPublicURL}, func(c *Config) *string { return &c.PublicURL })
 
 	add(Setting{Env: "VIGIE_CONTROLLER_NAME", Group: groupNotice, Default: DefaultControllerName,
 		Doc: "The controller named in the privacy notice, the rights answers and the breach drafts."},
@@ -384,6 +391,20 @@ func checkMailFrom(v string) error {
 func checkEmail(v string) error {
 	if a, err := mail.ParseAddress(v); err != nil || a.Name != "" || a.Address != v {
 		return errors.New("want an e-mail address such as dpo@exemple.fr")
+	}
+	return nil
+}
+
+func checkPublicURL(v string) error {
+	u, err := url.Parse(v)
+	local := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return errors.New("want an absolute URL such as https://vigie.exemple.fr")
+	case u.Scheme != "https" && !(u.Scheme == "http" && local):
+		return errors.New("want https:// (http:// only for localhost): the links carry signed tokens")
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return errors.New("want no query, fragment or user name")
 	}
 	return nil
 }

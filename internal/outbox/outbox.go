@@ -125,6 +125,9 @@ type Option func(*Outbox)
 // can leave without its link.
 func WithProspection(p Prospection) Option { return func(o *Outbox) { o.prospection = p } }
 
+// Prospects reports whether prospection messages may be queued (WithProspection was given).
+func (o *Outbox) Prospects() bool { return o.prospection != nil }
+
 // WithMaxAttempts sets after how many failed attempts a message is abandoned (default 8: with
 // the backoff, about two hours of retries).
 func WithMaxAttempts(n int) Option { return func(o *Outbox) { o.maxAttempts = max(1, n) } }
@@ -170,22 +173,28 @@ func (o *Outbox) check(m Message) error {
 	if err := checkAddress(m.To); err != nil {
 		return err
 	}
+	return CheckText(m.Subject, m.Body)
+}
+
+// CheckText validates a message's subject and body, as Enqueue does: for a caller that writes one
+// text to many people and wants it refused once, before anything is queued.
+func CheckText(subject, body string) error {
 	switch {
-	case strings.ContainsAny(m.Subject, "\r\n"):
+	case strings.ContainsAny(subject, "\r\n"):
 		return &InputError{"subject", "single_line", "l'objet ne doit pas contenir de saut de ligne"}
-	case strings.TrimSpace(m.Subject) == "":
+	case strings.TrimSpace(subject) == "":
 		return &InputError{"subject", "required", "l'objet est vide"}
-	case !utf8.ValidString(m.Subject) || strings.IndexFunc(m.Subject, unicode.IsControl) >= 0:
+	case !utf8.ValidString(subject) || strings.IndexFunc(subject, unicode.IsControl) >= 0:
 		return &InputError{"subject", "text", "l'objet contient des caractères de contrôle ou n'est pas en UTF-8"}
-	case utf8.RuneCountInString(m.Subject) > MaxSubject:
+	case utf8.RuneCountInString(subject) > MaxSubject:
 		return &InputError{"subject", "max_length", fmt.Sprintf("l'objet dépasse %d caractères", MaxSubject)}
 	}
 	switch {
-	case strings.TrimSpace(m.Body) == "":
+	case strings.TrimSpace(body) == "":
 		return &InputError{"body", "required", "le texte du message est vide"}
-	case !utf8.ValidString(m.Body) || strings.IndexFunc(m.Body, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+	case !utf8.ValidString(body) || strings.IndexFunc(body, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
 		return &InputError{"body", "text", "le texte contient des caractères de contrôle ou n'est pas en UTF-8"}
-	case utf8.RuneCountInString(m.Body) > MaxBody:
+	case utf8.RuneCountInString(body) > MaxBody:
 		return &InputError{"body", "max_length", fmt.Sprintf("le texte dépasse %d caractères", MaxBody)}
 	}
 	return nil

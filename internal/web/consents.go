@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"vigie/internal/campaign"
 	"vigie/internal/consent"
 	"vigie/internal/record"
 )
@@ -235,5 +237,47 @@ func (s *server) campaign(w http.ResponseWriter, r *http.Request, st *session) {
 	if next != 0 {
 		v.Next = "/campagnes?canal=" + purpose + "&apres=" + strconv.FormatInt(next, 10)
 	}
+	if purpose == campaign.Purpose {
+		v.Mailing = &mailingForm{Ready: s.app.Outbox.Prospects()}
+	}
 	s.render(w, r, st, http.StatusOK, "list", v.Heading, v)
 }
+
+// mailingForm is the e-mail campaign's form: what was typed, and what was refused or done.
+type mailingForm struct {
+	Ready         bool // the public address of the withdrawal link is configured
+	Subject, Body string
+	Errors        map[string]string
+	Done          string
+}
+
+// sendCampaign queues an e-mail campaign to the persons who accept e-mail prospection now; a
+// refused campaign shows the list again with the text typed and the reason beside its field.
+func (s *server) sendCampaign(w http.ResponseWriter, r *http.Request, st *session) {
+	if err := r.ParseForm(); err != nil {
+		s.unreadableForm(w, r)
+		return
+	}
+	c := campaign.Campaign{Subject: r.PostFormValue("objet"), Body: r.PostFormValue("texte")}
+	res, err := s.app.Campaigns.Send(r.Context(), st.Actor, c)
+	var bad *campaign.InputError
+	var forbidden *record.ForbiddenError
+	switch {
+	case errors.As(err, &forbidden):
+		s.forbidden(w, r, st, "Campagnes : réservées au service prospection")
+	case errors.As(err, &bad):
+		form := &mailingForm{Ready: s.app.Outbox.Prospects(), Subject: c.Subject, Body: c.Body, Errors: map[string]string{mailingFields[bad.Field]: bad.Message}}
+		s.render(w, r, st, http.StatusUnprocessableEntity, "list", "Campagne : e-mail", listView{Heading: "Campagne : envoi refusé", Mailing: form})
+	case err != nil:
+		s.fail(w, r, st, err)
+	default:
+		done := fmt.Sprintf("%d message(s) mis en file d'envoi, chacun avec son lien de retrait", res.Queued)
+		if res.Skipped > 0 {
+			done += fmt.Sprintf(" ; %d personne(s) sans adresse utilisable", res.Skipped)
+		}
+		s.render(w, r, st, http.StatusOK, "list", "Campagne envoyée", listView{Heading: "Campagne envoyée", Mailing: &mailingForm{Ready: true, Done: done + "."}})
+	}
+}
+
+// mailingFields are the form's names of the campaign's fields.
+var mailingFields = map[string]string{"subject": "objet", "body": "texte", "public_url": "objet"}

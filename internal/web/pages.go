@@ -91,6 +91,8 @@ type listView struct {
 	// Note explains the list (what a campaign list is made of); Tabs switch between its variants.
 	Note string
 	Tabs []navItem
+	// Mailing is the form that sends an e-mail campaign, on the e-mail campaign list (consents.go).
+	Mailing *mailingForm
 }
 
 // list shows a page of a table, keyset-paginated by id (?apres=ID).

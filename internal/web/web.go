@@ -192,6 +192,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /personnes/{id}/opposition", s.staff(s.recordObjection))
 	mux.Handle("POST /personnes/{id}/deces", s.staff(s.reportDeath))
 	mux.Handle("GET /campagnes", s.staff(s.campaign))
+	mux.Handle("POST /campagnes/envoi", s.staff(s.sendCampaign))
 
 	mux.Handle("GET /devis", s.staff(s.list(quotes)))
 	mux.Handle("GET /devis/nouveau", s.staff(s.newForm(quotes)))
