@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"vigie/internal/app"
+	"vigie/internal/audit"
 	"vigie/internal/db"
 	"vigie/internal/importer"
 )
@@ -64,7 +65,17 @@ func importBench(ctx context.Context, o options, dbName string) (string, error) 
 	info, _ := f.Stat()
 	fmt.Fprintf(os.Stderr, "%s: importing %d rows…\n", dbName, o.importRows)
 	start := time.Now()
-	rep, err := importer.Import(ctx, f, a.Records, a.Consent, importer.Options{Mapping: mapping, Progress: os.Stderr, Size: info.Size()})
+	// As vigie import legacy does: the suppression list read once, the audit event in the
+	// import's transaction.
+	supp, err := a.Consent.Suppressions(ctx)
+	if err != nil {
+		return "", err
+	}
+	rep, err := importer.Import(ctx, f, a.Records, supp, importer.Options{Mapping: mapping, Progress: os.Stderr, Size: info.Size(),
+		BeforeCommit: func(ctx context.Context, tx *sql.Tx, r *importer.Report) error {
+			return a.Audit.AppendTx(ctx, tx, audit.Event{Department: "admin", Action: "legacy_import", Table: "persons", Purpose: r.Purpose,
+				Detail: fmt.Sprintf("legacy import: %d rows, %d persons", r.Rows, r.Persons)})
+		}})
 	if err != nil {
 		return "", err
 	}
@@ -78,8 +89,8 @@ func importBench(ctx context.Context, o options, dbName string) (string, error) 
 		return "", err
 	}
 	vRate, rRate := float64(rep.Rows)/vigie.Seconds(), float64(rep.Rows)/raw.Seconds()
-	return fmt.Sprintf("%s: legacy import of %d rows (%d persons, %d quotes, %d NIR cells dropped): vigie %s, %.0f rows/s; raw multi-row INSERT %s, %.0f rows/s; vigie/raw %.2f",
-		dbName, rep.Rows, rep.Persons, rep.Quotes, droppedNIR(rep), vigie.Round(time.Millisecond), vRate, raw.Round(time.Millisecond), rRate, vRate/rRate), nil
+	return fmt.Sprintf("%s: legacy import of %d rows (%d persons, %d quotes, %d doublons, %d NIR cells dropped): vigie %s, %.0f rows/s; raw multi-row INSERT %s, %.0f rows/s; vigie/raw %.2f",
+		dbName, rep.Rows, rep.Persons, rep.Quotes, rep.Duplicates, droppedNIR(rep), vigie.Round(time.Millisecond), vRate, raw.Round(time.Millisecond), rRate, vRate/rRate), nil
 }
 
 func droppedNIR(r *importer.Report) int64 {

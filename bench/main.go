@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,9 @@ type options struct {
 	lifecyclePersons string
 	// statsRows are the sizes of the statistics extract benchmark's tables ("0": skip).
 	statsRows string
+	// cpuProfile, when set, receives the CPU profile of the in-process benchmarks (import, rights,
+	// statistics), to find where their time goes.
+	cpuProfile string
 }
 
 func main() {
@@ -65,8 +69,23 @@ func main() {
 	flag.IntVar(&o.rightsSamples, "rights-samples", 2000, "persons of the demo database exported, and twice as many erased, by the rights benchmark (0: skip)")
 	flag.StringVar(&o.lifecyclePersons, "lifecycle-persons", "250000,500000,1000000", "comma-separated sizes of the demo databases swept by vigie lifecycle run beside raw SQL, on each database (0: skip)")
 	flag.StringVar(&o.statsRows, "stats-rows", "250000,500000,1000000", "comma-separated sizes of the statistics tables exported by vigie export stats beside a raw dump, on each database (0: skip)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the CPU profile of the in-process benchmarks to this file")
 	flag.Parse()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), o); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -94,6 +94,6 @@ func importCmd(ctx context.Context, e env) error {
 // event with the counts, since the rows themselves carry their source and provenance.
 func importEvent(r *importer.Report) audit.Event {
 	return audit.Event{Department: "admin", Action: "legacy_import", Table: "persons", Purpose: r.Purpose,
-		Detail: fmt.Sprintf("legacy import: %d rows, %d persons, %d quotes, %d notes, %d rejected, %d expired, %d expired quotes, %d suppressed",
-			r.Rows, r.Persons, r.Quotes, r.Interactions, r.Rejected, r.Expired, r.ExpiredQuotes, r.Suppressed)}
+		Detail: fmt.Sprintf("legacy import: %d rows, %d persons, %d quotes, %d notes, %d rejected, %d expired, %d expired quotes, %d suppressed, %d duplicates",
+			r.Rows, r.Persons, r.Quotes, r.Interactions, r.Rejected, r.Expired, r.ExpiredQuotes, r.Suppressed, r.Duplicates)}
 }

@@ -9,7 +9,8 @@ import (
 
 // TestImportLegacyCommand runs `vigie import legacy` as a user would (R07): the report names the
 // NIR and blood-group columns it dropped, a dry run writes nothing, a file in Latin-1 is refused
-// with the iconv hint, and the import is on record in a trail that still verifies.
+// with the iconv hint, the same extract imported twice brings no one in twice (doublons), and the
+// import is on record in a trail that still verifies.
 func TestImportLegacyCommand(t *testing.T) {
 	c := newCLI(t)
 	const csv, mapping = "../../internal/importer/testdata/legacy_crm.csv", "../../internal/importer/testdata/legacy_crm.mapping.json"
@@ -37,6 +38,7 @@ func TestImportLegacyCommand(t *testing.T) {
 		{"dry run", []string{"import", "legacy", csv, "--mapping", mapping, "--now", "2026-06-01", "--dry-run"}, 0, "simulation : rien n'a été écrit", ""},
 		{"nothing written by the dry run", []string{"audit", "verify"}, 0, "record chain: 0 events", ""},
 		{"import", []string{"import", "legacy", csv, "--mapping", mapping, "--now", "2026-06-01"}, 0, "num_secu        sensible : NIR (R03)", ""},
+		{"the same extract again: doublons", []string{"import", "legacy", csv, "--mapping", mapping, "--now", "2026-06-01"}, 0, "persons.email : personne déjà dans Vigie", ""},
 		{"json report", []string{"import", "legacy", csv, "--mapping", mapping, "--now", "2026-06-01", "--dry-run", "--format", "json"}, 0, `"reason": "sensible : groupe sanguin"`, ""},
 		{"the import is on record", []string{"audit", "verify"}, 0, "OK: the trail verifies", ""},
 	}

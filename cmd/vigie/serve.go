@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"vigie/internal/app"
@@ -53,6 +54,10 @@ func serve(ctx context.Context, e env) error {
 		// The demo has no mail server: its messages (the portal's codes) land in files to open.
 		cfg.MailDir = DemoMailDir
 	}
+	if *withDemo && cfg.PublicURL == "" {
+		// The demo's links (the withdrawal link of a campaign) point at this server.
+		cfg.PublicURL = scheme(tlsConf) + "://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
 	a, err := app.Open(ctx, cfg, e.log)
 	if err != nil {
 		return err
@@ -69,9 +74,8 @@ func serve(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	scheme := "http"
 	if tlsConf != nil {
-		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+		ln = tls.NewListener(ln, tlsConf)
 	}
 	srv := &http.Server{
 		Handler:           server.New(a, staff),
@@ -80,7 +84,7 @@ func serve(ctx context.Context, e env) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	fmt.Fprintf(e.stdout, "Vigie écoute sur %s://%s (base : %s)\n", scheme, ln.Addr(), describeDB(cfg.DatabaseURL))
+	fmt.Fprintf(e.stdout, "Vigie écoute sur %s://%s (base : %s)\n", scheme(tlsConf), ln.Addr(), describeDB(cfg.DatabaseURL))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go maintainAudit(ctx, a)
@@ -106,6 +110,14 @@ func serve(ctx context.Context, e env) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// scheme is how the server is reached.
+func scheme(tlsConf *tls.Config) string {
+	if tlsConf != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // DemoMailDir receives the demo's e-mails when no mail server is configured.

@@ -450,6 +450,18 @@ func (l *SuppressionList) Suppressed(_ context.Context, email, phone string) (bo
 	return false, nil
 }
 
+// SuppressedIndex is Suppressed for the blind-index entries of an e-mail and a phone number (nil
+// when absent), as record.Store.IndexHash computes them: the suppression list keeps those same
+// keyed hashes, so a bulk job that computes them anyway does not compute them twice.
+func (l *SuppressionList) SuppressedIndex(email, phone []byte) bool {
+	for _, h := range [][]byte{email, phone} {
+		if h != nil && l.hashes[hex.EncodeToString(h)] {
+			return true
+		}
+	}
+	return false
+}
+
 // Suppressed reports whether an e-mail or a phone number (canonical, as the dictionary decodes
 // them) belongs to someone who objected to prospection.
 func (s *Service) Suppressed(ctx context.Context, email, phone string) (bool, error) {

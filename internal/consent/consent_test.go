@@ -230,6 +230,18 @@ func TestR28_ObjectionIsAbsoluteAndSuppressesReentry(t *testing.T) {
 			if got, err := suppressions.Suppressed(ctx, c.email, c.phone); err != nil || got != c.want {
 				t.Errorf("SuppressionList.Suppressed(%q, %q) = %v, %v; want %v", strings.Repeat("*", len(c.email)), strings.Repeat("*", len(c.phone)), got, err, c.want)
 			}
+			// And so does it from the blind-index entries the import computes (R28).
+			email, err := a.Records.IndexHash("persons", "email", c.email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			phone, err := a.Records.IndexHash("persons", "phone", c.phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := suppressions.SuppressedIndex(email.Hash, phone.Hash); got != c.want {
+				t.Errorf("SuppressionList.SuppressedIndex(%q, %q) = %v; want %v", strings.Repeat("*", len(c.email)), strings.Repeat("*", len(c.phone)), got, c.want)
+			}
 		}
 	})
 }

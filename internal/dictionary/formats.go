@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -71,6 +72,29 @@ func metropolitanNumber(s string) (uint64, bool) {
 	return national, err == nil
 }
 
+// validFR tells whether libphonenumber deems a French national number of nine digits valid. Every
+// French pattern of its metadata is decided by the number's first five digits
+// (TestPhonePrefixDecidesValidity), so the answer is asked once per prefix and remembered: the
+// regular expressions behind it were most of the time of a phone number's check in an import.
+func validFR(national uint64) bool {
+	prefix := national / 10000 // 100000000 ≤ national < 1000000000 (metropolitanNumber)
+	word, bit := prefix/64, uint64(1)<<(prefix%64)
+	if frPrefixKnown[word].Load()&bit != 0 {
+		return frPrefixValid[word].Load()&bit != 0
+	}
+	cc, nn := int32(33), national
+	valid := phonenumbers.IsValidNumberForRegion(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, "FR")
+	if valid {
+		frPrefixValid[word].Or(bit)
+	}
+	frPrefixKnown[word].Or(bit)
+	return valid
+}
+
+// frPrefixKnown and frPrefixValid are bit sets over the five-digit prefixes of validFR: whether
+// the prefix was asked, and the answer. The answer is set before the prefix is marked known.
+var frPrefixKnown, frPrefixValid [100000/64 + 1]atomic.Uint64
+
 // frenchRegions are the numbering regions of metropolitan France and its overseas départements.
 var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
 
@@ -79,11 +103,8 @@ var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
 func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
 	// The usual metropolitan spellings skip Parse, a chain of regular expressions that took a
 	// third of a legacy import's validation; the number is checked the same way.
-	if national, ok := metropolitanNumber(v.(string)); ok {
-		cc, nn := int32(33), national
-		if phonenumbers.IsValidNumberForRegion(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, "FR") {
-			return "+33" + strconv.FormatUint(national, 10), nil
-		}
+	if national, ok := metropolitanNumber(v.(string)); ok && validFR(national) {
+		return "+33" + strconv.FormatUint(national, 10), nil
 	}
 	for _, region := range frenchRegions {
 		num, err := phonenumbers.Parse(v.(string), region)

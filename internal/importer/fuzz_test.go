@@ -49,7 +49,7 @@ func FuzzImportCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if n := rep.Persons + rep.Rejected + rep.Expired + rep.Suppressed; n != rep.Rows {
+		if n := rep.Persons + rep.Rejected + rep.Expired + rep.Suppressed + rep.Duplicates; n != rep.Rows {
 			t.Errorf("%d rows read, %d accounted for", rep.Rows, n)
 		}
 		var b bytes.Buffer

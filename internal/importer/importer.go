@@ -35,6 +35,13 @@ type Suppressions interface {
 	Suppressed(ctx context.Context, email, phone string) (bool, error)
 }
 
+// IndexedSuppressions is a Suppressions that also answers from the blind-index entries of the
+// e-mail and the phone (nil when absent; see record.Store.IndexHash), which the import computes
+// anyway to find duplicates: consent.SuppressionList is one. The import then asks it that way.
+type IndexedSuppressions interface {
+	SuppressedIndex(email, phone []byte) bool
+}
+
 // Options are the choices of one import.
 type Options struct {
 	Mapping *Mapping
@@ -74,7 +81,7 @@ func Import(ctx context.Context, r io.Reader, store *record.Store, supp Suppress
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	rep := &Report{DryRun: opt.DryRun, Purpose: opt.Mapping.Purpose, Now: opt.Now.Format(dictionary.DateLayout),
-		RejectedRows: []Rejection{}, DroppedCells: []CellCount{}}
+		RejectedRows: []Rejection{}, DuplicateRows: []Duplicate{}, DroppedCells: []CellCount{}}
 	w, err := newWorker(d, store, supp, opt, rep)
 	if err != nil {
 		return nil, err
@@ -119,6 +126,12 @@ func Import(ctx context.Context, r io.Reader, store *record.Store, supp Suppress
 	for _, c := range w.plan.columns {
 		rep.Columns = append(rep.Columns, ColumnReport{Index: c.index + 1, Header: c.display, Field: c.ref, Kept: c.kept,
 			Reason: c.reason, Rule: c.rule, Detail: c.detail})
+	}
+
+	// The persons already in Vigie, by the blind-index entries of their e-mails and phones: a row
+	// that shares one is a duplicate. Read before the first row is written.
+	if w.existing, err = readContacts(ctx, store); err != nil {
+		return nil, err
 	}
 
 	var ld *record.Loader
@@ -223,6 +236,7 @@ func run(ctx context.Context, in *input, w *worker, ld *record.Loader, rep *Repo
 	}
 
 	cells := map[cellKey]int64{}
+	seen := contactLines{}
 	p := newProgress(opt.Progress, in.read, opt.Size)
 	for b := range ordered {
 		select {
@@ -234,7 +248,7 @@ func run(ctx context.Context, in *input, w *worker, ld *record.Loader, rep *Repo
 			return context.Cause(ctx)
 		}
 		for i := range b.items {
-			if err := write(&b.out[i], ld, rep, cells); err != nil {
+			if err := write(&b.out[i], ld, rep, cells, seen); err != nil {
 				cancel(err)
 				return err
 			}
@@ -346,8 +360,9 @@ type cellKey struct {
 	kind, rule string
 }
 
-// write counts an outcome and hands its records to the loader (nil in a dry run).
-func write(o *outcome, ld *record.Loader, rep *Report, cells map[cellKey]int64) error {
+// write counts an outcome and hands its records to the loader (nil in a dry run). seen holds the
+// e-mails and phones of the rows imported so far, to recognise a row that repeats one.
+func write(o *outcome, ld *record.Loader, rep *Report, cells map[cellKey]int64, seen contactLines) error {
 	rep.Rows++
 	switch o.verdict {
 	case rejected:
@@ -359,7 +374,16 @@ func write(o *outcome, ld *record.Loader, rep *Report, cells map[cellKey]int64) 
 	case suppressed:
 		rep.Suppressed++
 		return nil
+	case duplicate:
+		rep.duplicate(Duplicate{Line: o.line, Field: o.dupField})
+		return nil
 	}
+	if first, field, ok := seen.find(o.email, o.phone); ok {
+		rep.duplicate(Duplicate{Line: o.line, Field: field, FirstLine: first})
+		o.person, o.quote, o.note, o.sk = nil, nil, nil, nil
+		return nil
+	}
+	seen.add(o.email, o.phone, o.line)
 	for _, d := range o.drops {
 		cells[cellKey{d.col, d.kind, d.rule}]++
 	}
@@ -426,4 +450,66 @@ func (p *progress) print(n int64) {
 		share = fmt.Sprintf(" (%d %%)", min(100, p.read.n.Load()*100/p.size))
 	}
 	fmt.Fprintf(p.w, "import : %d lignes lues%s, %.0f lignes/s\n", n, share, float64(n)/time.Since(p.began).Seconds())
+}
+
+// contactKey is a blind-index entry of an e-mail or a phone (16 bytes; the column is part of
+// the keyed hash, so an e-mail and a phone never share one).
+type contactKey [16]byte
+
+// contacts are the e-mails and phones of the persons already in Vigie, as blind-index entries,
+// sorted: read-only, shared by the workers.
+type contacts []contactKey
+
+// readContacts reads the blind-index entries of the e-mails and phones of every person.
+func readContacts(ctx context.Context, store *record.Store) (contacts, error) {
+	var c contacts
+	for _, column := range []string{"email", "phone"} {
+		err := store.IndexHashes(ctx, "persons", column, func(h []byte) {
+			if len(h) == len(contactKey{}) {
+				c = append(c, contactKey(h))
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("importer: %w", err)
+		}
+	}
+	slices.SortFunc(c, func(a, b contactKey) int { return bytes.Compare(a[:], b[:]) })
+	return c, nil
+}
+
+// has tells whether h is the entry of a person in Vigie.
+func (c contacts) has(h []byte) bool {
+	if len(h) != len(contactKey{}) {
+		return false
+	}
+	_, ok := slices.BinarySearchFunc(c, contactKey(h), func(a, b contactKey) int { return bytes.Compare(a[:], b[:]) })
+	return ok
+}
+
+// contactLines are the e-mails and phones of the rows imported so far, with the line of each
+// one's first row.
+type contactLines map[contactKey]int64
+
+// find returns the line of the first imported row with the same e-mail or phone, and which.
+func (s contactLines) find(email, phone []byte) (int64, string, bool) {
+	for _, c := range []struct {
+		hash  []byte
+		field string
+	}{{email, "persons.email"}, {phone, "persons.phone"}} {
+		if len(c.hash) != len(contactKey{}) {
+			continue
+		}
+		if line, ok := s[contactKey(c.hash)]; ok {
+			return line, c.field, true
+		}
+	}
+	return 0, "", false
+}
+
+func (s contactLines) add(email, phone []byte, line int64) {
+	for _, h := range [][]byte{email, phone} {
+		if len(h) == len(contactKey{}) {
+			s[contactKey(h)] = line
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"vigie/internal/app"
 	"vigie/internal/app/apptest"
+	"vigie/internal/consent"
 	"vigie/internal/importer"
 	"vigie/internal/record"
 )
@@ -419,4 +420,107 @@ func TestR07_LegacyImportRefusesIncompleteMappings(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
 	}
+}
+
+// contactsMapping maps the identity and contact columns of testdata/doublons.csv, for prospection.
+const contactsMapping = `{"purpose": "prospection", "delimiter": ";", "date_formats": ["02/01/2006"], "columns": {
+	"nom": "persons.last_name", "prenom": "persons.first_name", "email": "persons.email", "tel": "persons.phone",
+	"date_creation": "persons.created_at", "dernier_contact": "persons.last_contact_at"}}`
+
+// TestR07_LegacyImportSkipsDuplicates: a row whose e-mail or phone is that of a person already in
+// Vigie, or of an earlier imported row of the file, creates no second person; the report counts it
+// as a doublon with the line of the first occurrence (a row that was itself left out, here as
+// expired, is no first occurrence). A dry run reports the same.
+func TestR07_LegacyImportSkipsDuplicates(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		// manon.martin@exemple.fr and 06 84 22 56 84 come into Vigie with the first extract.
+		if _, err := importBytes(a, readFile(t, "legacy_crm.csv"), mapping(t, a, "legacy_crm.mapping.json"), false); err != nil {
+			t.Fatal(err)
+		}
+		before := count(t, a, "persons")
+		m, err := importer.ParseMapping(strings.NewReader(contactsMapping), a.Dict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := readFile(t, "doublons.csv")
+		want := []string{"3 persons.email 2", "4 persons.phone 2", "5 persons.email 0", "8 persons.phone 0"}
+		for _, dryRun := range []bool{true, false} {
+			rep, err := importBytes(a, data, m, dryRun)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range rep.DuplicateRows {
+				got = append(got, fmt.Sprintf("%d %s %d", d.Line, d.Field, d.FirstLine))
+			}
+			if !slices.Equal(got, want) || rep.Duplicates != 4 || rep.Persons != 2 || rep.Expired != 1 || rep.Rows != 7 {
+				t.Errorf("dry run %v: duplicates %d %q, persons %d, expired %d, rows %d; want 4 %q, 2, 1, 7",
+					dryRun, rep.Duplicates, got, rep.Persons, rep.Expired, rep.Rows, want)
+			}
+			var text bytes.Buffer
+			if err := rep.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"Doublons", "ligne 3", "persons.email : doublon de la ligne 2", "persons.phone : personne déjà dans Vigie"} {
+				if !strings.Contains(text.String(), s) {
+					t.Errorf("the text report does not say %q", s)
+				}
+			}
+			for _, leak := range []string{"zoe", "durand", "31 41", "manon", "jules"} {
+				if strings.Contains(strings.ToLower(text.String()), leak) {
+					t.Errorf("the report prints a cell value (%d characters)", len(leak))
+				}
+			}
+		}
+		if n := count(t, a, "persons"); n != before+2 {
+			t.Errorf("%d persons after the import, want %d", n, before+2)
+		}
+		prospection := record.Actor{Department: "prospection", Purposes: []string{"prospection"}}
+		for _, c := range []struct{ field, term string }{
+			{"email", "zoe.durand@exemple.fr"}, {"phone", "0631415926"}, {"email", "manon.martin@exemple.fr"},
+			{"phone", "0684225684"}, {"email", "jules.vieux@exemple.fr"},
+		} {
+			found, err := a.Records.Search(context.Background(), prospection, "persons", c.field, c.term, 10)
+			if err != nil || len(found) != 1 {
+				t.Errorf("search by %s: %d persons (%v), want 1", c.field, len(found), err)
+			}
+		}
+	})
+}
+
+// TestR28_LegacyImportSkipsObjectors: with the suppression list read from the database, as
+// vigie import legacy reads it, a person who objected to prospection is not imported again, by
+// e-mail or by phone; the objection is what the report says, not a doublon.
+func TestR28_LegacyImportSkipsObjectors(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		m, err := importer.ParseMapping(strings.NewReader(contactsMapping), a.Dict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := "nom;prenom;email;tel;date_creation;dernier_contact\nDurand;Zoé;zoe.durand@exemple.fr;06 31 41 59 26;01/03/2026;\n"
+		if _, err := importBytes(a, []byte(first), m, false); err != nil {
+			t.Fatal(err)
+		}
+		prospection := record.Actor{Department: "prospection", Purposes: []string{"prospection"}}
+		found, err := a.Records.Search(ctx, prospection, "persons", "email", "zoe.durand@exemple.fr", 10)
+		if err != nil || len(found) != 1 {
+			t.Fatalf("imported person: %d found (%v)", len(found), err)
+		}
+		if err := a.Consent.Object(ctx, found[0].ID, "prospection", consent.Proof{Channel: "email"}); err != nil {
+			t.Fatal(err)
+		}
+		supp, err := a.Consent.Suppressions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := "nom;prenom;email;tel;date_creation;dernier_contact\nDurand;Zoé;;+33631415926;01/04/2026;\nDurand;Zoé;zoe.durand@exemple.fr;;01/04/2026;\n"
+		rep, err := importer.Import(ctx, strings.NewReader(again), a.Records, supp, importer.Options{Mapping: m, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Suppressed != 2 || rep.Persons != 0 {
+			t.Errorf("%d suppressed, %d imported; want 2, 0", rep.Suppressed, rep.Persons)
+		}
+	})
 }

@@ -35,9 +35,14 @@ type Report struct {
 	Expired       int64 `json:"expired"`
 	ExpiredQuotes int64 `json:"expired_quotes"`
 	// Suppressed counts the persons on the suppression list (R28), not imported.
-	Suppressed int64          `json:"suppressed"`
-	Retention  []RetentionCut `json:"retention"`
-	Columns    []ColumnReport `json:"columns"`
+	Suppressed int64 `json:"suppressed"`
+	// Duplicates counts the rows whose e-mail or phone is that of a person already in Vigie or of
+	// an earlier row of the file: not imported, so that no one is in Vigie twice. DuplicateRows
+	// lists the first of them.
+	Duplicates    int64          `json:"duplicates"`
+	DuplicateRows []Duplicate    `json:"duplicate_rows"`
+	Retention     []RetentionCut `json:"retention"`
+	Columns       []ColumnReport `json:"columns"`
 	// DroppedCells counts the cells left out of rows that were imported without them.
 	DroppedCells []CellCount `json:"dropped_cells"`
 	Seconds      float64     `json:"seconds"`
@@ -49,6 +54,15 @@ type Rejection struct {
 	Field  string `json:"field,omitempty"`
 	Rule   string `json:"rule"`
 	Reason string `json:"reason"`
+}
+
+// Duplicate is a row left out as a doublon: its line, the field it shares (persons.email or
+// persons.phone), and the line of the row of the file it repeats, or 0 when it repeats a person
+// already in Vigie.
+type Duplicate struct {
+	Line      int64  `json:"line"`
+	Field     string `json:"field"`
+	FirstLine int64  `json:"first_line,omitempty"`
 }
 
 // RetentionCut is a retention rule as the import applied it.
@@ -90,6 +104,13 @@ func (r *Report) reject(p Rejection) {
 	}
 }
 
+func (r *Report) duplicate(d Duplicate) {
+	r.Duplicates++
+	if len(r.DuplicateRows) < rejectedListLimit {
+		r.DuplicateRows = append(r.DuplicateRows, d)
+	}
+}
+
 // sortCells orders the dropped cells by column, then by count.
 func (r *Report) sortCells() {
 	slices.SortFunc(r.DroppedCells, func(a, b CellCount) int {
@@ -126,6 +147,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s (%s : %s, %d mois)\t%d\tnon importés : antérieurs au %s (fin de vie : %s)\n", what, c.Rule, c.Code, c.Months, n, c.Before, c.Then)
 	}
 	fmt.Fprintf(tw, "Personnes opposées ou effacées (R28)\t%d\tnon importées (liste d'opposition)\n", r.Suppressed)
+	fmt.Fprintf(tw, "Doublons\t%d\tnon importés : même e-mail ou même numéro qu'une personne déjà dans Vigie ou qu'une ligne précédente\n", r.Duplicates)
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Colonnes conservées")
 	for _, c := range r.Columns {
@@ -153,6 +175,16 @@ func (r *Report) WriteText(w io.Writer) error {
 				field = p.Field + " : "
 			}
 			fmt.Fprintf(tw, "  ligne %d\t%s%s (%s)\n", p.Line, field, p.Reason, p.Rule)
+		}
+	}
+	if len(r.DuplicateRows) > 0 {
+		fmt.Fprintf(tw, "\nDoublons (%d premiers)\n", len(r.DuplicateRows))
+		for _, d := range r.DuplicateRows {
+			of := "personne déjà dans Vigie"
+			if d.FirstLine > 0 {
+				of = fmt.Sprintf("doublon de la ligne %d", d.FirstLine)
+			}
+			fmt.Fprintf(tw, "  ligne %d\t%s : %s\n", d.Line, d.Field, of)
 		}
 	}
 	if r.Seconds > 0 {

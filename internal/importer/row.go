@@ -20,6 +20,7 @@ const (
 	rejected
 	expired    // past the prospect retention (R33): not imported
 	suppressed // the person objected or was erased (R28): not imported
+	duplicate  // the e-mail or phone of a person already in Vigie: not imported
 )
 
 // outcome is one row once a worker is done with it: its verdict, and for an imported row its
@@ -32,11 +33,15 @@ type outcome struct {
 	// quoteExpired: the row's quote is past R34 and was left out; the person may still be in.
 	quoteExpired      bool
 	hasQuote, hasNote bool
-	sk                *keys.SubjectKey
-	prov              keys.Provenance
-	person            *record.Prepared
-	quote             *record.Prepared
-	note              *record.Prepared
+	// email and phone are the blind-index entries of the row's e-mail and phone (nil when
+	// absent), by which duplicates are found; dupField names the field of a duplicate.
+	email, phone []byte
+	dupField     string
+	sk           *keys.SubjectKey
+	prov         keys.Provenance
+	person       *record.Prepared
+	quote        *record.Prepared
+	note         *record.Prepared
 }
 
 // cellDrop is a cell left out of an imported row: a sensitive finding, or an invalid value of an
@@ -62,13 +67,15 @@ func kindLabel(k sensitive.Kind) string {
 
 // worker turns rows into outcomes. Several run at once; they share only read-only state.
 type worker struct {
-	plan    *plan
-	store   *record.Store
-	supp    Suppressions
-	purpose string
-	now     time.Time
-	layouts []string
-	dryRun  bool
+	plan  *plan
+	store *record.Store
+	supp  Suppressions
+	// existing are the e-mails and phones of the persons already in Vigie.
+	existing contacts
+	purpose  string
+	now      time.Time
+	layouts  []string
+	dryRun   bool
 	// Rows older than these are past their retention rule: prospects (R33), quotes without
 	// contract (R34).
 	prospectCut, quoteCut time.Time
@@ -85,8 +92,13 @@ func (w *worker) process(ctx context.Context, line int64, rec []string, out *out
 	if len(rec) != len(w.plan.columns) {
 		return reject("", "csv.fields", fmt.Sprintf("%d champs au lieu des %d de l'en-tête", len(rec), len(w.plan.columns)))
 	}
-	vals := map[string]map[string]any{"persons": {}, "quotes": {}, "interactions": {}}
-	present := map[string]bool{"persons": true}
+	// Sized for every column of the table, defaults included: no map grows while a row is read.
+	vals := make(map[string]map[string]any, len(importTables))
+	for _, name := range importTables {
+		vals[name] = make(map[string]any, len(w.plan.table(name).Columns))
+	}
+	present := make(map[string]bool, len(importTables))
+	present["persons"] = true
 	for _, col := range w.plan.columns {
 		if !col.kept {
 			continue
@@ -157,12 +169,24 @@ func (w *worker) process(ctx context.Context, line int64, rec []string, out *out
 		}
 	}
 
-	// R28 before R33: a person who objected is counted as such, whatever the age of the row.
+	// The blind-index entries of the e-mail and phone: the suppression list keeps them, duplicates
+	// are found by them, and the search index receives them.
 	email, _ := person["email"].(string)
 	phone, _ := person["phone"].(string)
+	emailHash, err := w.store.IndexHash("persons", "email", email)
+	if err != nil {
+		return err
+	}
+	phoneHash, err := w.store.IndexHash("persons", "phone", phone)
+	if err != nil {
+		return err
+	}
+	// R28 before R33: a person who objected is counted as such, whatever the age of the row.
 	if email != "" || phone != "" {
-		objected, err := w.supp.Suppressed(ctx, email, phone)
-		if err != nil {
+		var objected bool
+		if is, ok := w.supp.(IndexedSuppressions); ok {
+			objected = is.SuppressedIndex(emailHash.Hash, phoneHash.Hash)
+		} else if objected, err = w.supp.Suppressed(ctx, email, phone); err != nil {
 			return fmt.Errorf("importer: line %d: suppression list: %w", line, err)
 		}
 		if objected {
@@ -175,6 +199,15 @@ func (w *worker) process(ctx context.Context, line int64, rec []string, out *out
 		out.verdict, out.drops = expired, out.drops[:0]
 		return nil
 	}
+	// A person already in Vigie is not imported a second time (an earlier row of the file is
+	// recognised by the writer, which sees the rows in order).
+	for _, h := range []record.IndexHash{emailHash, phoneHash} {
+		if w.existing.has(h.Hash) {
+			out.verdict, out.dupField, out.drops = duplicate, "persons."+h.Column, out.drops[:0]
+			return nil
+		}
+	}
+	out.email, out.phone = emailHash.Hash, phoneHash.Hash
 	if present["quotes"] && quoteDate.Before(w.quoteCut) {
 		out.quoteExpired = true // R34: every imported quote is without contract
 		present["quotes"] = false
@@ -184,11 +217,10 @@ func (w *worker) process(ctx context.Context, line int64, rec []string, out *out
 	if w.dryRun {
 		return nil
 	}
-	var err error
 	if out.sk, err = w.store.NewSubjectKey(); err != nil {
 		return err
 	}
-	if out.person, err = w.store.Prepare("persons", person, out.sk, out.prov); err != nil {
+	if out.person, err = w.store.Prepare("persons", person, out.sk, out.prov, emailHash, phoneHash); err != nil {
 		return err
 	}
 	if out.hasQuote {

@@ -213,6 +213,15 @@ func (k *Keyring) Wrap(personID int64, sk *SubjectKey) []byte {
 	return k.wrapUnder(current, personID, sk)
 }
 
+// Wrapper is Wrap for a batch of keys: it looks for a rotation once, then wraps every key it is
+// given under the version current then. A bulk load asks for one per batch written, rather than
+// checking the key files for every person.
+func (k *Keyring) Wrapper() func(personID int64, sk *SubjectKey) []byte {
+	k.masters.update(false)
+	_, current := k.masters.get(0)
+	return func(personID int64, sk *SubjectKey) []byte { return k.wrapUnder(current, personID, sk) }
+}
+
 func (k *Keyring) wrapUnder(version uint32, personID int64, sk *SubjectKey) []byte {
 	mv, _ := k.masters.get(version)
 	if version == 1 {

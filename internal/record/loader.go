@@ -1,8 +1,11 @@
 package record
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"vigie/internal/db"
 	"vigie/internal/dictionary"
@@ -31,12 +35,33 @@ type Loader struct {
 	cacheKiB int64 // SQLite: the connection's page cache before the load, restored after
 	nextID   map[string]int64
 	pending  map[string][][]any
+	// index holds the blind-index entries to write, by column; they are written sorted by hash.
+	index map[indexKey][]indexEntry
+	// keys are the data keys of the buffered persons, wrapped when they are written.
+	keys     []pendingKey
 	buffered int
 	rowsInTx int
 	// allOrNothing: Rollback also deletes what earlier batches committed (see AllOrNothing).
 	allOrNothing bool
 	committed    bool             // a batch was committed
 	firstID      map[string]int64 // the first id the loader allocated, by table
+	// noFK: SQLite's foreign keys are off on the loader's connection (see NewLoader). known are
+	// the persons outside the load that records were added to, checked once each (checkPerson).
+	noFK  bool
+	known map[int64]bool
+}
+
+type indexKey struct{ table, column string }
+
+type indexEntry struct {
+	hash            []byte
+	rowID, personID int64
+}
+
+type pendingKey struct {
+	id int64
+	sk *keys.SubjectKey
+	at time.Time
 }
 
 // AllOrNothing makes Rollback also delete the rows that earlier batches committed: a load that
@@ -53,12 +78,19 @@ func (s *Store) NewSubjectKey() (*keys.SubjectKey, error) { return s.keys.NewSub
 var loaderTables = []string{"persons", "subject_keys", "search_index", "quotes", "contracts", "documents", "interactions", "tickets", "ticket_messages", "consents"}
 
 const (
-	loaderFlushRows = 4000
-	loaderTxRows    = 200000
-	// loaderCacheKiB is SQLite's page cache during a load. The blind index is a B-tree keyed by
-	// HMACs, so each entry lands on a random page: with the default 2 MiB cache, pages of a large
-	// load are written out and read back again and again (3x slower over 200,000 persons).
-	loaderCacheKiB = 256 << 10
+	loaderFlushRows = 16384
+	// loaderTxRows is how many rows (index entries and data keys included, about eight per
+	// imported person with a quote) a transaction takes before it commits. Each commit writes
+	// every page the transaction changed, and the blind index's pages are changed all over by
+	// every transaction: with 200,000 rows, an import of a million persons wrote the whole
+	// index out some forty times. The transaction's pages must fit in the page cache below.
+	loaderTxRows = 2_000_000
+	// loaderCacheKiB is SQLite's page cache during a load (allocated as used, given back when
+	// the load ends). The blind index is a B-tree keyed by HMACs, so each entry lands on a
+	// random page: with the default 2 MiB cache, pages of a large load are written out and read
+	// back again and again (3x slower over 200,000 persons); at 256 MiB, the index of a million
+	// persons no longer fitted, with the pages of a transaction.
+	loaderCacheKiB = 1 << 20
 )
 
 // NewLoader starts a bulk load, on a connection of its own.
@@ -67,15 +99,25 @@ func (s *Store) NewLoader(ctx context.Context) (*Loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: loader: %w", err)
 	}
-	l := &Loader{s: s, ctx: ctx, conn: conn, nextID: map[string]int64{}, pending: map[string][][]any{}}
+	l := &Loader{s: s, ctx: ctx, conn: conn, nextID: map[string]int64{}, pending: map[string][][]any{},
+		index: map[indexKey][]indexEntry{}, known: map[int64]bool{}}
 	if s.db.Dialect == db.SQLite {
 		err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&l.cacheKiB)
 		if err == nil {
 			_, err = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", loaderCacheKiB))
 		}
+		// The loader's rows reference only persons it wrote first or checked (checkPerson), so
+		// SQLite's foreign-key checks are redundant here; with them on, every multi-row INSERT
+		// also copies each page it changes to a statement journal, to undo itself alone if a
+		// check failed: a tenth of the writer's time, and a lookup of the person per row. A
+		// failed INSERT fails the whole load. release turns them back on.
+		if err == nil {
+			_, err = conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF")
+			l.noFK = err == nil
+		}
 		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("record: loader: cache size: %w", err)
+			l.release()
+			return nil, fmt.Errorf("record: loader: pragmas: %w", err)
 		}
 	}
 	if err := l.begin(); err != nil {
@@ -123,12 +165,16 @@ func (l *Loader) AddPerson(vals map[string]any, prov keys.Provenance) (int64, *k
 	if err != nil {
 		return 0, nil, err
 	}
-	l.buffer("subject_keys", []any{id, l.s.keys.Wrap(id, sk), prov.CollectedAt})
+	l.keys = append(l.keys, pendingKey{id, sk, prov.CollectedAt})
+	l.buffered++
 	return id, sk, l.maybeFlush()
 }
 
 // Add buffers a record of a person's (a quote, a contract…) and returns its id.
 func (l *Loader) Add(table string, personID int64, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance) (int64, error) {
+	if err := l.checkPerson(personID); err != nil {
+		return 0, err
+	}
 	id, err := l.add(table, personID, vals, sk, prov)
 	if err != nil {
 		return 0, err
@@ -161,12 +207,14 @@ type preparedTerm struct {
 
 // Prepare seals a record's canonical values under the person's key and computes its blind-index
 // entries. Values must already be canonical (checked with the dictionary's Decode and CheckRow).
-func (s *Store) Prepare(table string, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance) (*Prepared, error) {
+// known are entries the caller already computed with IndexHash, for the same values.
+func (s *Store) Prepare(table string, vals map[string]any, sk *keys.SubjectKey, prov keys.Provenance, known ...IndexHash) (*Prepared, error) {
 	t := s.dict.Table(table)
 	if t == nil {
 		return nil, fmt.Errorf("record: loader: unknown table %s", table)
 	}
 	p := &Prepared{table: t, row: make([]any, len(t.Columns))}
+columns:
 	for i, c := range t.Columns {
 		if i == 0 || c.Name == t.PersonColumn {
 			continue
@@ -176,13 +224,63 @@ func (s *Store) Prepare(table string, vals map[string]any, sk *keys.SubjectKey, 
 			v = c.DefaultValue()
 		}
 		p.row[i] = sqlArg(t, c, v, sk, prov)
-		if c.Searchable != "" {
-			for _, term := range indexTerms(c, v) {
-				p.terms = append(p.terms, preparedTerm{c.Name, s.keys.BlindIndex(t.Name+"."+c.Name, term)})
+		if c.Searchable == "" || v == nil {
+			continue
+		}
+		for _, k := range known {
+			if k.Column == c.Name && c.Searchable == "exact" && k.Hash != nil {
+				p.terms = append(p.terms, preparedTerm{c.Name, k.Hash})
+				continue columns
 			}
+		}
+		for _, term := range indexTerms(c, v) {
+			p.terms = append(p.terms, preparedTerm{c.Name, s.keys.BlindIndex(t.Name+"."+c.Name, term)})
 		}
 	}
 	return p, nil
+}
+
+// IndexHash is the blind-index entry of a field searched by exact match (persons.email…).
+type IndexHash struct {
+	Column string
+	Hash   []byte
+}
+
+// IndexHash computes the blind-index entry a canonical value of an exact-match field has: what
+// Search looks up, what the suppression list keeps, what an import compares to find duplicates.
+// It is nil for an empty value.
+func (s *Store) IndexHash(table, column string, v any) (IndexHash, error) {
+	c := s.dict.Table(table).Column(column)
+	if c == nil || c.Searchable != "exact" {
+		return IndexHash{}, fmt.Errorf("record: %s.%s is not searched by exact match", table, column)
+	}
+	h := IndexHash{Column: column}
+	if terms := indexTerms(c, v); len(terms) == 1 && terms[0] != "" {
+		h.Hash = s.keys.BlindIndex(table+"."+column, terms[0])
+	}
+	return h, nil
+}
+
+// IndexHashes calls fn with every blind-index entry of one column, for a bulk job that compares
+// many values with those already stored (an import looking for duplicates) in memory rather than
+// with one query each.
+func (s *Store) IndexHashes(ctx context.Context, table, column string, fn func(hash []byte)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT hash FROM search_index WHERE table_name = $1 AND column_name = $2`, table, column)
+	if err != nil {
+		return fmt.Errorf("record: read index of %s.%s: %w", table, column, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return fmt.Errorf("record: read index of %s.%s: %w", table, column, err)
+		}
+		fn(h)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record: read index of %s.%s: %w", table, column, err)
+	}
+	return nil
 }
 
 // AddPreparedPerson buffers a person made by Store.Prepare, with its data key, and returns its id.
@@ -191,7 +289,8 @@ func (l *Loader) AddPreparedPerson(p *Prepared, sk *keys.SubjectKey, prov keys.P
 		return 0, fmt.Errorf("record: loader: %s is not a person", p.table.Name)
 	}
 	id := l.addPrepared(p, 0)
-	l.buffer("subject_keys", []any{id, l.s.keys.Wrap(id, sk), prov.CollectedAt})
+	l.keys = append(l.keys, pendingKey{id, sk, prov.CollectedAt})
+	l.buffered++
 	return id, l.maybeFlush()
 }
 
@@ -199,6 +298,9 @@ func (l *Loader) AddPreparedPerson(p *Prepared, sk *keys.SubjectKey, prov keys.P
 func (l *Loader) AddPrepared(p *Prepared, personID int64) (int64, error) {
 	if p.table.Name == "persons" {
 		return 0, fmt.Errorf("record: loader: a person is added with AddPreparedPerson")
+	}
+	if err := l.checkPerson(personID); err != nil {
+		return 0, err
 	}
 	id := l.addPrepared(p, personID)
 	return id, l.maybeFlush()
@@ -220,10 +322,30 @@ func (l *Loader) addPrepared(p *Prepared, personID int64) int64 {
 		}
 	}
 	for _, term := range p.terms {
-		l.buffer("search_index", []any{term.hash, t.Name, term.column, id, personID})
+		k := indexKey{t.Name, term.column}
+		l.index[k] = append(l.index[k], indexEntry{term.hash, id, personID})
+		l.buffered++
 	}
 	l.buffer(t.Name, p.row)
 	return id
+}
+
+// checkPerson makes sure a record is added to a person who exists: one the loader wrote, or one
+// already in the database (looked up once). SQLite's foreign keys are off during a load, and
+// PostgreSQL's would only say it when the batch is written.
+func (l *Loader) checkPerson(personID int64) error {
+	if personID >= l.firstID["persons"] && personID < l.nextID["persons"] || l.known[personID] {
+		return nil
+	}
+	var one int
+	if err := l.tx.QueryRowContext(l.ctx, "SELECT 1 FROM persons WHERE id = $1", personID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("record: loader: no person %d", personID)
+		}
+		return fmt.Errorf("record: loader: %w", err)
+	}
+	l.known[personID] = true
+	return nil
 }
 
 // CheckRow applies to a new row the rules that involve more than one of its fields (a postal code
@@ -251,7 +373,21 @@ func (l *Loader) maybeFlush() error {
 // flush writes every buffered row, parents first, and commits once enough rows are in the
 // transaction so that a large load does not grow one transaction without bound.
 func (l *Loader) flush() error {
+	if len(l.keys) > 0 {
+		wrap := l.s.keys.Wrapper()
+		for _, k := range l.keys {
+			l.pending["subject_keys"] = append(l.pending["subject_keys"], []any{k.id, wrap(k.id, k.sk), k.at})
+		}
+		clear(l.keys)
+		l.keys = l.keys[:0]
+	}
 	for _, name := range loaderTables {
+		if name == "search_index" {
+			if err := l.flushIndex(); err != nil {
+				return err
+			}
+			continue
+		}
 		rows := l.pending[name]
 		if len(rows) == 0 {
 			continue
@@ -261,28 +397,11 @@ func (l *Loader) flush() error {
 		for i, c := range t.Columns {
 			cols[i] = c.Name
 		}
-		// Stay under SQLite's 32766 bound variables per statement. Chunks are powers of two, so
-		// that a table has a handful of INSERTs, each prepared once per transaction and not parsed
-		// again (parsing was a fifth of a load's time on SQLite).
-		per := max(1, 30000/len(cols))
-		args := make([]any, 0, min(len(rows), per)*len(cols))
-		for start := 0; start < len(rows); {
-			n := 1 << (bits.Len(uint(min(len(rows)-start, per))) - 1)
-			chunk := rows[start : start+n]
-			start += n
-			args = args[:0]
-			for _, row := range chunk {
-				args = append(args, row...)
-			}
-			stmt, err := l.insert(name, cols, n)
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(l.ctx, args...); err != nil {
-				return fmt.Errorf("record: loader: insert %s: %w", name, err)
-			}
+		if err := l.insertRows(name, cols, "", rows); err != nil {
+			return err
 		}
 		l.rowsInTx += len(rows)
+		clear(rows)
 		l.pending[name] = rows[:0]
 	}
 	l.buffered = 0
@@ -296,14 +415,89 @@ func (l *Loader) flush() error {
 	return nil
 }
 
+// indexColumns are the columns of search_index the loader binds; the table and column names are
+// written into the statement, one per indexed column.
+var indexColumns = []string{"hash", "row_id", "person_id"}
+
+// flushIndex writes the buffered blind-index entries, column by column, each column's sorted by
+// hash: consecutive entries then land on neighbouring pages of search_index's primary key
+// (table_name, column_name, hash, row_id) rather than on random ones.
+func (l *Loader) flushIndex() error {
+	ks := slices.SortedFunc(maps.Keys(l.index), func(a, b indexKey) int {
+		return cmp.Or(cmp.Compare(a.table, b.table), cmp.Compare(a.column, b.column))
+	})
+	for _, k := range ks {
+		entries := l.index[k]
+		if len(entries) == 0 {
+			continue
+		}
+		slices.SortFunc(entries, func(a, b indexEntry) int {
+			return cmp.Or(bytes.Compare(a.hash, b.hash), cmp.Compare(a.rowID, b.rowID))
+		})
+		rows := make([][]any, len(entries))
+		for i, e := range entries {
+			rows[i] = []any{e.hash, e.rowID, e.personID}
+		}
+		if err := l.insertRows("search_index", indexColumns, k.table+"."+k.column, rows); err != nil {
+			return err
+		}
+		l.rowsInTx += len(entries)
+		clear(entries)
+		l.index[k] = entries[:0]
+	}
+	return nil
+}
+
+// insertRows writes rows into a table with multi-row INSERTs. index, for search_index, names the
+// indexed column ("persons.email") whose entries these are.
+func (l *Loader) insertRows(table string, cols []string, index string, rows [][]any) error {
+	// Stay under SQLite's 32766 bound variables per statement. Chunks are powers of two, so
+	// that a table has a handful of INSERTs, each prepared once per transaction and not parsed
+	// again (parsing was a fifth of a load's time on SQLite).
+	per := max(1, 30000/len(cols))
+	args := make([]any, 0, min(len(rows), per)*len(cols))
+	for start := 0; start < len(rows); {
+		n := 1 << (bits.Len(uint(min(len(rows)-start, per))) - 1)
+		chunk := rows[start : start+n]
+		start += n
+		args = args[:0]
+		for _, row := range chunk {
+			args = append(args, row...)
+		}
+		stmt, err := l.insert(table, cols, index, n)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(l.ctx, args...); err != nil {
+			return fmt.Errorf("record: loader: insert %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
 // insert returns the prepared INSERT of n rows into a table, for the current transaction.
-func (l *Loader) insert(table string, cols []string, n int) (*sql.Stmt, error) {
-	key := stmtKey{table, n}
+func (l *Loader) insert(table string, cols []string, index string, n int) (*sql.Stmt, error) {
+	key := stmtKey{table, index, n}
 	if stmt := l.stmts[key]; stmt != nil {
 		return stmt, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
+	// Without foreign keys, OR FAIL spares SQLite the statement journal (see NewLoader): a
+	// failed INSERT keeps the rows before it, but fails the load, whose transaction is undone.
+	verb := "INSERT"
+	if l.noFK {
+		verb = "INSERT OR FAIL"
+	}
+	allCols := cols
+	var table2, column2 string
+	if index != "" {
+		table2, column2, _ = strings.Cut(index, ".")
+		if !identifier(table2) || !identifier(column2) {
+			return nil, fmt.Errorf("record: loader: bad index name %q", index)
+		}
+		allCols = []string{"hash", "table_name", "column_name", "row_id", "person_id"}
+	}
+	fmt.Fprintf(&b, "%s INTO %s (%s) VALUES ", verb, table, strings.Join(allCols, ", "))
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -312,6 +506,9 @@ func (l *Loader) insert(table string, cols []string, n int) (*sql.Stmt, error) {
 		for j := range cols {
 			if j > 0 {
 				b.WriteByte(',')
+			}
+			if index != "" && j == 1 {
+				fmt.Fprintf(&b, "'%s','%s',", table2, column2)
 			}
 			// SQLite resolves "$N" by name, scanning the statement's list of parameter names for
 			// each one: quadratic in a 30,000-parameter INSERT (14x slower here). "?" is positional.
@@ -333,8 +530,18 @@ func (l *Loader) insert(table string, cols []string, n int) (*sql.Stmt, error) {
 }
 
 type stmtKey struct {
-	table string
-	rows  int
+	table, index string
+	rows         int
+}
+
+// identifier tells whether a dictionary name can be written into a statement as it is.
+func identifier(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // release gives the connection back, with its usual page cache; it may be called more than once.
@@ -342,8 +549,15 @@ func (l *Loader) release() {
 	if l.conn == nil {
 		return
 	}
+	ctx := context.WithoutCancel(l.ctx)
 	if l.cacheKiB != 0 {
-		l.conn.ExecContext(context.WithoutCancel(l.ctx), fmt.Sprintf("PRAGMA cache_size = %d", l.cacheKiB))
+		l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", l.cacheKiB))
+	}
+	if l.noFK {
+		if _, err := l.conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err != nil {
+			// A connection without foreign keys must not go back to the pool: close it.
+			l.conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
 	}
 	l.conn.Close()
 	l.conn = nil
