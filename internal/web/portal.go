@@ -277,7 +277,7 @@ func (s *server) renderPortal(w http.ResponseWriter, r *http.Request, personID i
 	}
 	if len(dossiers) > 1 {
 		for _, d := range dossiers {
-			v.Dossiers = append(v.Dossiers, portalDossier{PersonID: d.PersonID, Since: s.frenchDate(d.Since), Current: d.Current})
+			v.Dossiers = append(v.Dossiers, portalDossier{PersonID: d.PersonID, Since: s.frenchTime(d.Since), Current: d.Current})
 		}
 	}
 	persons := s.dict.Table("persons")
