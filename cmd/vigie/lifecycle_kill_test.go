@@ -64,6 +64,10 @@ func TestR33_LifecycleRunSurvivesKillDashNine(t *testing.T) {
 			} else if !strings.Contains(out, "reprise") {
 				t.Errorf("the last run did not say it resumed the run cut off:\n%s", out)
 			}
+			var resumed int
+			if err := killed.db.QueryRow(`SELECT count(*) FROM lifecycle_runs WHERE resumed_at IS NOT NULL AND status = 'done'`).Scan(&resumed); err != nil || resumed != 1 {
+				t.Errorf("the run cut off is not recorded as resumed: %d runs, %v", resumed, err)
+			}
 			t.Logf("%d kills with SIGKILL during the run, then resumed to its end", kills)
 			if a, b := killed.state(), twin.state(); a != b {
 				t.Errorf("the killed and resumed run ends in another state than the uninterrupted one:\nkilled:\n%s\nuninterrupted:\n%s", a, b)

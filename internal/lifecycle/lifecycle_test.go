@@ -471,3 +471,82 @@ func TestR33_ExpiredCredentialsAreSwept(t *testing.T) {
 		}
 	})
 }
+
+// TestR33_ResumedRunIsRecordedAsResumed: a run that an interruption left unfinished is taken up
+// by the next one at its own date, and the record of the runs keeps that it was resumed and when;
+// a run that went through at once is not marked.
+func TestR33_ResumedRunIsRecordedAsResumed(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		demoData(t, a, 100)
+		// What a kill -9 leaves behind: a run recorded as running, never finished.
+		if _, err := a.DB.ExecContext(ctx, `INSERT INTO lifecycle_runs (as_of, dry_run, status, started_at) VALUES ($1, FALSE, $2, $3)`,
+			day0, lifecycle.StatusRunning, day0); err != nil {
+			t.Fatal(err)
+		}
+		resumed, err := a.Lifecycle.Run(ctx, lifecycle.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resumed.Resumed || !resumed.AsOf.Equal(day0) || resumed.Status != lifecycle.StatusDone {
+			t.Fatalf("the unfinished run was not resumed at its date: %+v", resumed)
+		}
+		later := run(t, a, day0.AddDate(0, 0, 1))
+		runs, err := a.Lifecycle.Runs(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			switch r.ID {
+			case resumed.ID:
+				if !r.Resumed || r.ResumedAt.IsZero() {
+					t.Errorf("run %d was resumed; its record says %+v", r.ID, r)
+				}
+			case later.ID:
+				if r.Resumed || !r.ResumedAt.IsZero() {
+					t.Errorf("run %d went through at once; its record says resumed at %s", r.ID, r.ResumedAt)
+				}
+			}
+		}
+	})
+}
+
+// TestR34_ABatchOfManyQuotesFeedsTheStatistics: a batch whose quotes give more statistics rows
+// than the writer holds at once feeds them all, on PostgreSQL too (where no statement may run on
+// the connection while the quotes are still being read).
+func TestR34_ABatchOfManyQuotesFeedsTheStatistics(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		at := a.Now().UTC()
+		p, _ := person(t, a, "accord@exemple.fr", at.AddDate(0, -1, 0))
+		if err := a.Consent.Record(ctx, p, []consent.Choice{{Purpose: "performance", Granted: true}},
+			consent.Proof{Channel: "phone", Method: consent.MethodStaff, Department: "devis"}); err != nil {
+			t.Fatal(err)
+		}
+		var cols []string
+		for _, c := range a.Dict.Table("quotes").Columns {
+			if c.Name != "id" {
+				cols = append(cols, c.Name)
+			}
+		}
+		copyQuotes := "INSERT INTO quotes (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(cols, ", ") + " FROM quotes"
+		for range 10 { // 1024 quotes of the same person, sealed under their key
+			if _, err := a.DB.ExecContext(ctx, copyQuotes); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := a.DB.ExecContext(ctx, `UPDATE quotes SET created_at = $1`, at.AddDate(-2, -2, 0)); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, a, at)
+		if r.Status != lifecycle.StatusDone {
+			t.Fatalf("run %s: %s", r.Status, r.Errors)
+		}
+		if n := count(t, a, `SELECT count(*) FROM statistics WHERE origin = 'archive'`); n != 1024 {
+			t.Errorf("%d statistics rows for 1024 anonymised quotes", n)
+		}
+		if n := count(t, a, `SELECT count(*) FROM quotes`); n != 0 {
+			t.Errorf("%d quotes left", n)
+		}
+	})
+}

@@ -7,34 +7,32 @@ import (
 )
 
 // progress prints a step's advance on the terminal: at most a line a second, then its total. It
-// prints counts and rule names, never personal data.
+// prints counts and rule names, never personal data. How far it has gone is how far its cursor
+// has gone through the table's ids.
 type progress struct {
-	w     io.Writer
-	label string
-	total int64
-	last  time.Time
-	began time.Time
+	w      io.Writer
+	label  string
+	lastID int64
+	last   time.Time
+	began  time.Time
 }
 
-func newProgress(w io.Writer, st step, r Rule, total int64) *progress {
-	p := &progress{w: w, label: r.Label + " — " + ActionLabel(st.action), total: total, began: time.Now()}
-	if w != nil {
-		fmt.Fprintf(w, "cycle de vie : %s : %d à traiter\n", p.label, total)
-		p.last = p.began
-	}
+func newProgress(w io.Writer, st step, r Rule, lastID int64) *progress {
+	p := &progress{w: w, label: r.Label + " — " + ActionLabel(st.action), lastID: lastID, began: time.Now()}
+	p.last = p.began
 	return p
 }
 
-func (p *progress) advance(done int64) {
+func (p *progress) advance(done, cursor int64) {
 	if p.w == nil || time.Since(p.last) < time.Second {
 		return
 	}
 	p.last = time.Now()
-	fmt.Fprintf(p.w, "cycle de vie : %s : %d/%d (%d %%)\n", p.label, done, p.total, 100*done/max(1, p.total))
+	fmt.Fprintf(p.w, "cycle de vie : %s : %d traités (%d %% de la table parcourus)\n", p.label, done, 100*min(cursor, p.lastID)/max(1, p.lastID))
 }
 
 func (p *progress) end(done int64) {
-	if p.w == nil {
+	if p.w == nil || done == 0 {
 		return
 	}
 	fmt.Fprintf(p.w, "cycle de vie : %s : %d traités en %s\n", p.label, done, time.Since(p.began).Round(time.Millisecond))

@@ -17,8 +17,16 @@ import (
 // anonymises: what is left of a quote names no one.
 func (e *Engine) removeQuotes(ctx context.Context, tx *sql.Tx, where string, feed bool) (int64, error) {
 	ids, err := selectIDs(ctx, tx, "SELECT id FROM quotes WHERE "+where+" ORDER BY id")
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	return e.removeQuoteIDs(ctx, tx, ids, feed)
+}
+
+// removeQuoteIDs is removeQuotes for quotes chosen by id, in order.
+func (e *Engine) removeQuoteIDs(ctx context.Context, tx *sql.Tx, ids []int64, feed bool) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	if feed {
 		if err := e.feedStatistics(ctx, tx, ids); err != nil {
@@ -34,7 +42,7 @@ func (e *Engine) removeRows(ctx context.Context, tx *sql.Tx, table string, ids [
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	list := idList(ids)
+	list := e.idList(ids)
 	for _, t := range e.dict.Tables {
 		for _, c := range t.Columns {
 			if ref, _, ok := c.ForeignKey(); ok && ref == table && c.Nullable() && !c.PrimaryKey() {
@@ -68,7 +76,7 @@ func (e *Engine) removeRowsWhere(ctx context.Context, tx *sql.Tx, table, where s
 func (e *Engine) removeContracts(ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
 	invoice := ruleByCode(b.rules, "invoice")
 	a := &args{}
-	where := "contract_id IN " + idList(b.ids) + " AND (kind <> 'invoice' OR created_at < " + a.add(cut(invoice, b.asOf)) + ")"
+	where := "contract_id IN " + e.idList(b.ids) + " AND (kind <> 'invoice' OR created_at < " + a.add(cut(invoice, b.asOf)) + ")"
 	docs, err := selectIDs(ctx, tx, "SELECT id FROM documents WHERE "+where, a.list...)
 	if err != nil {
 		return 0, err
@@ -84,10 +92,10 @@ func (e *Engine) removeContracts(ctx context.Context, tx *sql.Tx, b batch) (int6
 // contract rule ends them.
 func (e *Engine) removeProfiles(ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
 	feed := b.rule.Action == Anonymise
-	if _, err := e.removeQuotes(ctx, tx, "person_id IN "+idList(b.ids), feed); err != nil {
+	if _, err := e.removeQuotes(ctx, tx, "person_id IN "+e.idList(b.ids), feed); err != nil {
 		return 0, err
 	}
-	if _, err := e.removeRowsWhere(ctx, tx, "interactions", "person_id IN "+idList(b.ids)); err != nil {
+	if _, err := e.removeRowsWhere(ctx, tx, "interactions", "person_id IN "+e.idList(b.ids)); err != nil {
 		return 0, err
 	}
 	return int64(len(b.ids)), nil
@@ -98,7 +106,7 @@ func (e *Engine) removeProfiles(ctx context.Context, tx *sql.Tx, b batch) (int64
 // are still kept as evidence (art. 5(2)), in which case it stays as an empty tombstone, as after
 // an erasure, until those requests go.
 func (e *Engine) removePersons(ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-	list := idList(b.ids)
+	list := e.idList(b.ids)
 	feed := ruleByCode(b.rules, "quote_no_contract").Action == Anonymise
 	if _, err := e.removeQuotes(ctx, tx, "person_id IN "+list, feed); err != nil {
 		return 0, err
@@ -172,7 +180,7 @@ func emptyPersonal(ctx context.Context, tx *sql.Tx, t *dictionary.Table, where s
 // that it was sent are in the same transaction, so a resumed run never sends it twice.
 func (e *Engine) askRenewal(ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT t.id, t.email, k.wrapped_key, COALESCE(t.last_contact_at, t.created_at)
-		FROM persons t JOIN subject_keys k ON k.person_id = t.id WHERE t.id IN `+idList(b.ids)+` ORDER BY t.id`)
+		FROM persons t JOIN subject_keys k ON k.person_id = t.id WHERE t.id IN `+e.idList(b.ids)+` ORDER BY t.id`)
 	if err != nil {
 		return 0, fmt.Errorf("read prospects: %w", err)
 	}
@@ -224,7 +232,7 @@ func (e *Engine) askRenewal(ctx context.Context, tx *sql.Tx, b batch) (int64, er
 	if len(asked) == 0 {
 		return 0, nil
 	}
-	return exec(ctx, tx, "UPDATE persons SET renewal_asked_at = $1 WHERE id IN "+idList(asked), b.asOf)
+	return exec(ctx, tx, "UPDATE persons SET renewal_asked_at = $1 WHERE id IN "+e.idList(asked), b.asOf)
 }
 
 func renewalBody(controller, dpo string, lastContact, term time.Time) string {

@@ -7,7 +7,7 @@ import (
 
 // Runs lists the latest runs, newest first, with their counts.
 func (e *Engine) Runs(ctx context.Context, limit int) ([]Run, error) {
-	rows, err := e.db.QueryContext(ctx, `SELECT id, as_of, dry_run, status, started_at, finished_at, COALESCE(overdue, 0), COALESCE(errors, '')
+	rows, err := e.db.QueryContext(ctx, `SELECT id, as_of, dry_run, status, started_at, finished_at, COALESCE(overdue, 0), COALESCE(errors, ''), resumed_at
 		FROM lifecycle_runs ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: read runs: %w", err)
@@ -15,8 +15,8 @@ func (e *Engine) Runs(ctx context.Context, limit int) ([]Run, error) {
 	var out []Run
 	for rows.Next() {
 		var r Run
-		var asOf, started, finished any
-		if err := rows.Scan(&r.ID, &asOf, &r.DryRun, &r.Status, &started, &finished, &r.Overdue, &r.Errors); err != nil {
+		var asOf, started, finished, resumed any
+		if err := rows.Scan(&r.ID, &asOf, &r.DryRun, &r.Status, &started, &finished, &r.Overdue, &r.Errors, &resumed); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("lifecycle: read runs: %w", err)
 		}
@@ -25,6 +25,10 @@ func (e *Engine) Runs(ctx context.Context, limit int) ([]Run, error) {
 		}
 		if err == nil && finished != nil {
 			r.FinishedAt, err = e.timestamp(finished)
+		}
+		if err == nil && resumed != nil {
+			r.ResumedAt, err = e.timestamp(resumed)
+			r.Resumed = true
 		}
 		if err != nil {
 			rows.Close()

@@ -80,7 +80,7 @@ func (e *Engine) steps() []step {
 				return "t.created_at < " + a.add(cut(r, at)) + " AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.quote_id = t.id)"
 			},
 			apply: func(e *Engine, ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-				return e.removeQuotes(ctx, tx, "id IN "+idList(b.ids), true)
+				return e.removeQuoteIDs(ctx, tx, b.ids, true)
 			}},
 		{rule: "quote_no_contract", action: "delete", table: "quotes",
 			when: func(r Rule) bool { return r.Action == Delete },
@@ -88,7 +88,7 @@ func (e *Engine) steps() []step {
 				return "t.created_at < " + a.add(cut(r, at)) + " AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.quote_id = t.id)"
 			},
 			apply: func(e *Engine, ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-				return e.removeQuotes(ctx, tx, "id IN "+idList(b.ids), false)
+				return e.removeQuoteIDs(ctx, tx, b.ids, false)
 			}},
 		{rule: "prospect", action: "renew", table: "persons",
 			where: func(e *Engine, r Rule, at time.Time, a *args) string {
@@ -115,10 +115,10 @@ func (e *Engine) steps() []step {
 				return "NOT t.archived AND t.end_date < " + a.add(day(at))
 			},
 			apply: func(e *Engine, ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-				if _, err := tx.ExecContext(ctx, "UPDATE documents SET archived = TRUE WHERE contract_id IN "+idList(b.ids)); err != nil {
+				if _, err := tx.ExecContext(ctx, "UPDATE documents SET archived = TRUE WHERE contract_id IN "+e.idList(b.ids)); err != nil {
 					return 0, fmt.Errorf("archive documents: %w", err)
 				}
-				return exec(ctx, tx, "UPDATE contracts SET archived = TRUE WHERE id IN "+idList(b.ids))
+				return exec(ctx, tx, "UPDATE contracts SET archived = TRUE WHERE id IN "+e.idList(b.ids))
 			}},
 		{rule: "contract", action: "delete", table: "contracts", keepsErased: true,
 			where: func(e *Engine, r Rule, at time.Time, a *args) string {
@@ -138,17 +138,17 @@ func (e *Engine) steps() []step {
 				return "NOT t.archived AND t.closed_at < " + a.add(at)
 			},
 			apply: func(e *Engine, ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-				if _, err := tx.ExecContext(ctx, "UPDATE ticket_messages SET archived = TRUE WHERE ticket_id IN "+idList(b.ids)); err != nil {
+				if _, err := tx.ExecContext(ctx, "UPDATE ticket_messages SET archived = TRUE WHERE ticket_id IN "+e.idList(b.ids)); err != nil {
 					return 0, fmt.Errorf("archive ticket messages: %w", err)
 				}
-				return exec(ctx, tx, "UPDATE tickets SET archived = TRUE WHERE id IN "+idList(b.ids))
+				return exec(ctx, tx, "UPDATE tickets SET archived = TRUE WHERE id IN "+e.idList(b.ids))
 			}},
 		{rule: "ticket", action: "delete", table: "tickets", keepsErased: true,
 			where: func(e *Engine, r Rule, at time.Time, a *args) string {
 				return "t.closed_at < " + a.add(cut(r, at))
 			},
 			apply: func(e *Engine, ctx context.Context, tx *sql.Tx, b batch) (int64, error) {
-				if _, err := e.removeRowsWhere(ctx, tx, "ticket_messages", "ticket_id IN "+idList(b.ids)); err != nil {
+				if _, err := e.removeRowsWhere(ctx, tx, "ticket_messages", "ticket_id IN "+e.idList(b.ids)); err != nil {
 					return 0, err
 				}
 				return e.removeRows(ctx, tx, "tickets", b.ids)

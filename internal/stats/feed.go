@@ -132,6 +132,7 @@ func (rd *Reader) Quotes(ctx context.Context, q Querier, where string, fn func(p
 // Writer inserts rows with their cells, numbering new insurers on the way.
 type Writer struct {
 	q        Querier
+	table    string
 	origin   string
 	insurers map[string]uint64
 	pending  []Row
@@ -139,6 +140,11 @@ type Writer struct {
 
 // NewWriter writes rows of an origin through q (a transaction).
 func NewWriter(ctx context.Context, q Querier, origin string) (*Writer, error) {
+	return newWriterInto(ctx, q, "statistics", origin)
+}
+
+// newWriterInto writes rows into table, statistics or statistics_building.
+func newWriterInto(ctx context.Context, q Querier, table, origin string) (*Writer, error) {
 	codes, err := insurerCodes(ctx, q)
 	if err != nil {
 		return nil, err
@@ -147,7 +153,7 @@ func NewWriter(ctx context.Context, q Querier, origin string) (*Writer, error) {
 	for i, name := range codes {
 		index[name] = uint64(i + 1)
 	}
-	return &Writer{q: q, origin: origin, insurers: index}, nil
+	return &Writer{q: q, table: table, origin: origin, insurers: index}, nil
 }
 
 // Add queues a row, writing a batch when enough are queued.
@@ -159,26 +165,40 @@ func (w *Writer) Add(ctx context.Context, r Row) error {
 	return nil
 }
 
-// Flush writes what is queued.
+// Flush writes what is queued, insertRows rows a statement.
 func (w *Writer) Flush(ctx context.Context) error {
-	if len(w.pending) == 0 {
-		return nil
+	for i := 0; i < len(w.pending); i += insertRows {
+		if err := w.insert(ctx, w.pending[i:min(i+insertRows, len(w.pending))]); err != nil {
+			return err
+		}
 	}
-	const cols = 15
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// insertRows is how many rows an INSERT carries: SQLite's driver finds each placeholder by a
+// search through all of the statement's, so a statement of thousands of them costs the square.
+const insertRows = 32
+
+// insertColumns is the number of values a row inserts.
+const insertColumns = 15
+
+// insert writes rows in one statement.
+func (w *Writer) insert(ctx context.Context, rows []Row) error {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO statistics (month, age_band, departement, vehicle_energy, vehicle_usage, vehicle_age_band, coverage,
+	b.WriteString(`INSERT INTO ` + w.table + ` (month, age_band, departement, vehicle_energy, vehicle_usage, vehicle_age_band, coverage,
 		bonus_malus_band, price_band, channel, insurer, converted, contract_duration_band, origin, cell) VALUES `)
-	args := make([]any, 0, len(w.pending)*cols)
-	for i, r := range w.pending {
+	args := make([]any, 0, len(rows)*insertColumns)
+	for i, r := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for j := range cols {
+		for j := range insertColumns {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("$" + strconv.Itoa(i*cols+j+1))
+			b.WriteString("$" + strconv.Itoa(i*insertColumns+j+1))
 		}
 		b.WriteByte(')')
 		insurer, err := w.insurer(ctx, r.Insurer)
@@ -192,7 +212,6 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if _, err := w.q.ExecContext(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("write statistics: %w", err)
 	}
-	w.pending = w.pending[:0]
 	return nil
 }
 

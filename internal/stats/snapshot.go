@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,51 +102,107 @@ func (s *Service) Snapshot(ctx context.Context) (Snapshot, error) {
 	return snap, nil
 }
 
-// Refresh rebuilds the live part of the statistics from the quotes of the people who may be
-// counted (Eligible), in one transaction: an extract sees the old snapshot or the new one.
+// Refresh rebuilds the live snapshot and returns its number of rows. The quotes are read and
+// decrypted outside any write transaction and written to statistics_building in short ones, so
+// that other writers never wait for the decryption (on SQLite a write transaction stops every
+// other writer); one last transaction swaps the finished build in. Two rebuilds at once each swap
+// their own build in, whole. What a rebuild that died left behind goes with a later one.
 func (s *Service) Refresh(ctx context.Context) (int64, error) {
+	// Read first: whatever changes from now on makes the snapshot stale, never silently missed.
+	print, err := fingerprint(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	started := s.now().UTC()
+	build := buildMark(started)
 	var n int64
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.db.Serialise(ctx, tx, snapshotLock); err != nil {
-			return fmt.Errorf("statistics: %w", err)
+	pending := make([]Row, 0, buildBatch)
+	write := func() error {
+		if len(pending) == 0 {
+			return nil
 		}
-		// Read first: whatever changes from now on makes the snapshot stale, never silently missed.
-		print, err := fingerprint(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM statistics WHERE origin = $1", OriginLive); err != nil {
-			return fmt.Errorf("statistics: clear the snapshot: %w", err)
-		}
-		w, err := NewWriter(ctx, tx, OriginLive)
-		if err != nil {
-			return err
-		}
-		err = s.reader.Quotes(ctx, tx, "1 = 1", func(_ int64, r Row) error {
-			n++
-			return w.Add(ctx, r)
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			w, err := newWriterInto(ctx, tx, "statistics_building", build)
+			if err != nil {
+				return err
+			}
+			for _, r := range pending {
+				if err := w.Add(ctx, r); err != nil {
+					return err
+				}
+			}
+			return w.Flush(ctx)
 		})
-		if err != nil {
-			return err
-		}
-		if err := w.Flush(ctx); err != nil {
-			return err
-		}
-		if err := fillCells(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM statistics_snapshots"); err != nil {
-			return fmt.Errorf("statistics: record the snapshot: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO statistics_snapshots (fingerprint, refreshed_at, live_rows) VALUES ($1, $2, $3)",
-			print, s.now().UTC(), n)
-		if err != nil {
-			return fmt.Errorf("statistics: record the snapshot: %w", err)
+		pending = pending[:0]
+		return err
+	}
+	err = s.reader.Quotes(ctx, s.db, "1 = 1", func(_ int64, r Row) error {
+		n++
+		if pending = append(pending, r); len(pending) == buildBatch {
+			return write()
 		}
 		return nil
 	})
-	return n, err
+	if err == nil {
+		err = write()
+	}
+	if err == nil {
+		err = s.db.InTx(ctx, func(tx *sql.Tx) error { return s.swapIn(ctx, tx, build, started, print, n) })
+	}
+	if err != nil {
+		// The rows of a build that cannot finish are of no use to anyone.
+		if _, derr := s.db.ExecContext(context.WithoutCancel(ctx), "DELETE FROM statistics_building WHERE origin = $1", build); derr != nil {
+			err = errors.Join(err, fmt.Errorf("statistics: remove the unfinished build: %w", derr))
+		}
+		return 0, err
+	}
+	return n, nil
 }
+
+// buildBatch is how many rows a write transaction of a rebuild carries.
+const buildBatch = 5000
+
+// staleBuild is how old an unfinished build must be before a later rebuild removes its rows.
+const staleBuild = time.Hour
+
+// buildMark names a build by its start, in seconds written in base 36 on eight characters: the
+// marks of older builds sort first.
+func buildMark(t time.Time) string {
+	m := strconv.FormatInt(t.Unix(), 36)
+	return strings.Repeat("0", max(0, 8-len(m))) + m
+}
+
+// swapIn replaces the live rows with a finished build, in one transaction.
+func (s *Service) swapIn(ctx context.Context, tx *sql.Tx, build string, started time.Time, print string, n int64) error {
+	if err := s.db.Serialise(ctx, tx, snapshotLock); err != nil {
+		return fmt.Errorf("statistics: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM statistics WHERE origin = $1", OriginLive); err != nil {
+		return fmt.Errorf("statistics: clear the snapshot: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO statistics (`+statisticsColumns+`, origin, cell)
+		SELECT `+statisticsColumns+`, $1, cell FROM statistics_building WHERE origin = $2`, OriginLive, build); err != nil {
+		return fmt.Errorf("statistics: swap the snapshot in: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM statistics_building WHERE origin = $1 OR origin < $2", build, buildMark(started.Add(-staleBuild))); err != nil {
+		return fmt.Errorf("statistics: clear the build: %w", err)
+	}
+	if err := fillCells(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM statistics_snapshots"); err != nil {
+		return fmt.Errorf("statistics: record the snapshot: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO statistics_snapshots (fingerprint, refreshed_at, live_rows) VALUES ($1, $2, $3)",
+		print, s.now().UTC(), n); err != nil {
+		return fmt.Errorf("statistics: record the snapshot: %w", err)
+	}
+	return nil
+}
+
+// statisticsColumns are the bands a statistics row holds, as the table names them.
+const statisticsColumns = `month, age_band, departement, vehicle_energy, vehicle_usage, vehicle_age_band, coverage,
+	bonus_malus_band, price_band, channel, insurer, converted, contract_duration_band`
 
 // ensureFresh rebuilds the snapshot when what it comes from changed since, and says when the
 // snapshot in force was made.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +254,52 @@ func TestR37_OnlyConsentingPeopleAreCounted(t *testing.T) {
 		}
 		if _, err := a.Stats.Export(ctx, &bytes.Buffer{}, stats.Options{K: 2, By: analyst}); err == nil {
 			t.Fatal("one quote left, k = 2: want the extract refused, not a group of one")
+		}
+	})
+}
+
+// TestR37_SnapshotIsBuiltAsideThenSwappedIn: the live snapshot is built in statistics_building
+// and swapped in whole; rows of a build still running are never counted, and what a dead build
+// left behind goes with the next rebuild.
+func TestR37_SnapshotIsBuiltAsideThenSwappedIn(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		proof := consent.Proof{Channel: "phone", Method: consent.MethodStaff, Department: "devis"}
+		for i := range 3 {
+			if err := a.Consent.Record(ctx, person(t, a, i), []consent.Choice{{Purpose: "performance", Granted: true}}, proof); err != nil {
+				t.Fatal(err)
+			}
+		}
+		building := func(mark string) {
+			if _, err := a.DB.ExecContext(ctx, `INSERT INTO statistics_building (month, converted, origin, cell) VALUES ('2026-01', FALSE, $1, 1)`, mark); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A build that died long ago, and one another process started a minute ago, marked as a
+		// build marks its rows.
+		running := strconv.FormatInt(a.Now().Add(-time.Minute).Unix(), 36)
+		running = strings.Repeat("0", 8-len(running)) + running
+		building("00000001")
+		building(running)
+		if n, err := a.Stats.Refresh(ctx); err != nil || n != 3 {
+			t.Fatalf("refresh: %d rows (%v), want 3", n, err)
+		}
+		if rep, _ := export(t, a, stats.Options{K: 2}); rep.Rows != 3 {
+			t.Errorf("%d rows counted, want the 3 live quotes and no row of a build", rep.Rows)
+		}
+		var left []string
+		rows, err := a.DB.QueryContext(ctx, `SELECT origin FROM statistics_building ORDER BY origin`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var mark string
+			rows.Scan(&mark)
+			left = append(left, mark)
+		}
+		if len(left) != 1 || left[0] != running {
+			t.Errorf("builds left after the rebuild: %q, want only the running one", left)
 		}
 	})
 }

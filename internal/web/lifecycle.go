@@ -171,9 +171,6 @@ func (s *server) renderLifecycle(w http.ResponseWriter, r *http.Request, st *ses
 		l := s.runLine(run, labels)
 		v.Runs = append(v.Runs, l)
 		if run.ID == shown {
-			// The runs table does not keep whether a run resumed an interrupted one; the launch
-			// that did says so in its redirect.
-			l.Resumed = r.URL.Query().Get("reprise") == "oui"
 			v.Last = &l
 		}
 	}
@@ -308,11 +305,7 @@ func (s *server) launchRun(w http.ResponseWriter, r *http.Request, st *session) 
 		s.fail(w, r, st, err)
 	default:
 		s.app.Log.Info("web: lifecycle run", "run", run.ID, "dry_run", dry, "handled", run.Total(), "overdue", run.Overdue)
-		target := fmt.Sprintf("/cycle-de-vie?passage=%d", run.ID)
-		if run.Resumed {
-			target += "&reprise=oui"
-		}
-		http.Redirect(w, r, target+"#passage", http.StatusSeeOther)
+		http.Redirect(w, r, fmt.Sprintf("/cycle-de-vie?passage=%d#passage", run.ID), http.StatusSeeOther)
 	}
 }
 
