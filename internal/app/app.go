@@ -229,7 +229,7 @@ func (a *App) Unlock(ctx context.Context) error {
 	a.Outbox = outbox.New(a.DB, kr, a.Now, mailOpts...)
 	a.Campaigns = campaign.New(a.DB, a.Records, a.Consent, a.Outbox, a.Audit, a.Now)
 	a.Rights = rights.New(a.DB, a.Dict, kr, a.Records, a.Consent, a.Audit, a.Outbox, a.Config.Controller, a.Now)
-	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now)
+	a.Lifecycle = lifecycle.New(a.DB, a.Dict, kr, a.Audit, a.Outbox, a.Config.Controller, a.Now).WithPublicURL(a.Config.PublicURL)
 	a.Breaches = breach.New(a.DB, a.Dict, kr, a.Audit, a.Config.Controller, a.Log, a.Now)
 	a.Stats = stats.New(a.DB, a.Dict, kr, a.Audit, a.Now)
 	a.Register = register.New(a.DB, a.Dict, a.Lifecycle, a.Audit, a.Config.Controller, a.Config.ClamdAddr != "", a.Log, a.Now)

@@ -209,8 +209,9 @@ func SettingTable() []Setting {
 		check: checkNotAFile}, func(c *Config) *string { return &c.MailDir })
 	add(Setting{Env: "VIGIE_PUBLIC_URL", Group: groupMail, DefaultDoc: "none: no prospection e-mail can leave",
 		Doc: "The address at which people reach Vigie's public pages, written in the links of the messages sent to " +
-			"them: the signed withdrawal link that every prospection e-mail must carry. Without it, no e-mail campaign " +
-			"can be sent.",
+			"them: the signed withdrawal link that every prospection e-mail must carry, and the « rester en contact » " +
+			"link of a prospect's renewal message. Without it, no e-mail campaign can be sent, and the renewal " +
+			"message asks for a reply instead of a click.",
 		Rule:  "an absolute https:// URL (http:// only for localhost), without query or fragment (`https://vigie.exemple.fr`)",
 		check: checkPublicURL}, func(c *Config) *string { return &c.PublicURL })
 

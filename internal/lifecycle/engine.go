@@ -51,6 +51,9 @@ type Engine struct {
 	controller consent.Controller
 	now        func() time.Time
 	batch      int
+	// publicURL is where people reach the public pages: the renewal message's "stay in touch"
+	// link points there (empty: the message asks for a reply instead).
+	publicURL string
 }
 
 // New builds the engine; controller is the broker's name, signed under the renewal messages.
@@ -64,6 +67,9 @@ const DefaultBatch = 5000
 
 // WithBatch sets how many rows a batch (one transaction) takes; tests use small ones.
 func (e *Engine) WithBatch(n int) *Engine { e.batch = max(1, n); return e }
+
+// WithPublicURL sets the address of the public pages (VIGIE_PUBLIC_URL), for the renewal link.
+func (e *Engine) WithPublicURL(u string) *Engine { e.publicURL = strings.TrimRight(u, "/"); return e }
 
 // Staff is who starts a run or changes a rule (UserID 0: the scheduler inside vigie serve).
 type Staff struct {

@@ -36,8 +36,9 @@ func (e *Engine) removeQuoteIDs(ctx context.Context, tx *sql.Tx, ids []int64, fe
 	return e.removeRows(ctx, tx, "quotes", ids)
 }
 
-// removeRows deletes rows of a table by id with their blind-index entries, after unlinking the
-// rows of other tables that may point at them (a kept contract no longer names its quote).
+// removeRows deletes rows of a table by id with their blind-index entries and correction history,
+// after unlinking the rows of other tables that may point at them (a kept contract no longer names
+// its quote).
 func (e *Engine) removeRows(ctx context.Context, tx *sql.Tx, table string, ids []int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -52,8 +53,12 @@ func (e *Engine) removeRows(ctx context.Context, tx *sql.Tx, table string, ids [
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM search_index WHERE table_name = $1 AND row_id IN "+list, table); err != nil {
-		return 0, fmt.Errorf("delete %s index: %w", table, err)
+	// The blind-index entries and the correction history (R25) of a row go with it: the history
+	// holds its earlier values, sealed under a key that may outlive the row.
+	for _, side := range []string{"search_index", "rectifications"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+side+" WHERE table_name = $1 AND row_id IN "+list, table); err != nil {
+			return 0, fmt.Errorf("delete %s %s: %w", table, side, err)
+		}
 	}
 	n, err := exec(ctx, tx, "DELETE FROM "+table+" WHERE id IN "+list)
 	if err != nil {
@@ -219,7 +224,7 @@ func (e *Engine) askRenewal(ctx context.Context, tx *sql.Tx, b batch) (int64, er
 		term := p.lastContact.AddDate(0, b.rule.Months, 0)
 		_, err := e.mail.EnqueueTx(ctx, tx, outbox.Message{PersonID: p.id, Kind: outbox.KindRenewal, To: p.to,
 			Subject: "Souhaitez-vous rester en contact avec " + e.controller.Name + " ?",
-			Body:    renewalBody(e.controller.Name, e.controller.DPOEmail, p.lastContact, term)})
+			Body:    renewalBody(e.controller.Name, e.controller.DPOEmail, e.renewalLink(p.id), p.lastContact, term)})
 		var bad *outbox.InputError
 		switch {
 		case errors.As(err, &bad):
@@ -235,11 +240,15 @@ func (e *Engine) askRenewal(ctx context.Context, tx *sql.Tx, b batch) (int64, er
 	return exec(ctx, tx, "UPDATE persons SET renewal_asked_at = $1 WHERE id IN "+e.idList(asked), b.asOf)
 }
 
-func renewalBody(controller, dpo string, lastContact, term time.Time) string {
+func renewalBody(controller, dpo, link string, lastContact, term time.Time) string {
+	answer := "Si vous souhaitez que nous restions en contact, il vous suffit de répondre à ce message avant le " + frenchDate(term) + ".\n\n"
+	if link != "" {
+		answer = "Si vous souhaitez que nous restions en contact, un clic suffit, avant le " + frenchDate(term) + " :\n" + link +
+			"\n\nVous pouvez aussi simplement répondre à ce message.\n\n"
+	}
 	return "Bonjour,\n\n" +
 		"Notre dernier échange date du " + frenchDate(lastContact) + ". " + controller + " ne garde les coordonnées d'un prospect que trois ans " +
-		"après le dernier contact, comme le recommande la CNIL.\n\n" +
-		"Si vous souhaitez que nous restions en contact, il vous suffit de répondre à ce message avant le " + frenchDate(term) + ". " +
+		"après le dernier contact, comme le recommande la CNIL.\n\n" + answer +
 		"Sans réponse de votre part, vos données seront supprimées à cette date, sans autre démarche de votre part.\n\n" +
 		"Pour toute question sur vos données personnelles : " + dpo + ".\n\n" + controller + "\n"
 }

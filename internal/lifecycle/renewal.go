@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -25,6 +26,16 @@ var (
 // derived for this use only, so that the link proves it came from the message and names no one.
 func (e *Engine) RenewalToken(personID int64) string {
 	return base64.RawURLEncoding.EncodeToString(e.renewalMAC(personID))
+}
+
+// renewalLink is the prospect's "stay in touch" link on the public site, "" when its address is not
+// configured.
+func (e *Engine) renewalLink(personID int64) string {
+	if e.publicURL == "" {
+		return ""
+	}
+	q := url.Values{"p": {strconv.FormatInt(personID, 10)}, "t": {e.RenewalToken(personID)}}
+	return e.publicURL + "/contact/renouvellement?" + q.Encode()
 }
 
 // CheckRenewalToken verifies a "keep in touch" link in constant time.

@@ -1,14 +1,25 @@
 package lifecycle_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
 	"testing"
+	"time"
 
 	"vigie/internal/app"
 	"vigie/internal/app/apptest"
 	"vigie/internal/consent"
 	"vigie/internal/lifecycle"
+	"vigie/internal/record"
+	"vigie/internal/outbox"
+	"vigie/internal/outbox/smtptest"
 )
 
 // TestR33_KeepInTouchLinkRestartsTheProspectsThreeYears: the link of the renewal message is a
@@ -21,7 +32,24 @@ func TestR33_KeepInTouchLinkRestartsTheProspectsThreeYears(t *testing.T) {
 		clicks, _ := person(t, a, "clique@exemple.fr", at.AddDate(-3, 0, 10))
 		silent, _ := person(t, a, "muet@exemple.fr", at.AddDate(-3, 0, 10))
 		objects, _ := person(t, a, "oppose@exemple.fr", at.AddDate(-3, 0, 10))
+		a.Lifecycle.WithPublicURL("https://vigie.courtier.example/")
 		run(t, a, at)
+
+		// The renewal message carries the prospect's own link.
+		srv := smtptest.Start(t)
+		if sent, err := a.Outbox.Deliver(ctx, &outbox.SMTPSender{Addr: srv.Addr}, "Courtier <contact@exemple.fr>", 10); err != nil || sent != 3 {
+			t.Fatalf("renewal messages sent: %d (%v), want 3", sent, err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader([]byte(srv.WaitFor(t, "clique@exemple.fr", 5*time.Second))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
+		link := regexp.MustCompile(`https://vigie\.courtier\.example/contact/renouvellement\?\S+`).FindString(string(body))
+		u, err := url.Parse(link)
+		if link == "" || err != nil || u.Query().Get("p") != strconv.FormatInt(clicks, 10) || !a.Lifecycle.CheckRenewalToken(clicks, u.Query().Get("t")) {
+			t.Fatal("the renewal message has no valid keep-in-touch link for its prospect")
+		}
 
 		if a.Lifecycle.CheckRenewalToken(clicks, a.Lifecycle.RenewalToken(silent)) || a.Lifecycle.CheckRenewalToken(clicks, "") {
 			t.Error("a link signed for another person, or no signature, is accepted")
@@ -56,6 +84,33 @@ func TestR33_KeepInTouchLinkRestartsTheProspectsThreeYears(t *testing.T) {
 		}
 		if n := count(t, a, `SELECT count(*) FROM audit_events WHERE detail = 'renewal:keep_in_touch'`); n != 1 {
 			t.Errorf("%d audit events of the answer, want 1", n)
+		}
+	})
+}
+
+// TestR25_EndOfLifeTakesTheCorrectionHistory: when the lifecycle removes a row — a quote past its
+// two years — the history of its corrections, which holds earlier values, goes with it.
+func TestR25_EndOfLifeTakesTheCorrectionHistory(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		now := a.Now().UTC()
+		_, q := person(t, a, "corrige@exemple.fr", now.AddDate(-2, -2, 0))
+		if _, err := a.Records.Update(ctx, record.Actor{Department: "devis", Purposes: []string{"quotes"}}, "quotes", q,
+			record.Input{Channel: "phone", Text: map[string]string{"vehicle_model": "308"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.DB.ExecContext(ctx, `UPDATE quotes SET created_at = $1 WHERE id = $2`, now.AddDate(-2, -2, 0), q); err != nil {
+			t.Fatal(err)
+		}
+		history := func() int64 {
+			return count(t, a, `SELECT count(*) FROM rectifications WHERE table_name = 'quotes' AND row_id = $1`, q)
+		}
+		if history() != 1 {
+			t.Fatalf("%d corrections recorded for the quote, want 1", history())
+		}
+		run(t, a, now)
+		if exists(t, a, "quotes", q) || history() != 0 {
+			t.Errorf("after the quote's end of life: quote still there %v, %d corrections left", exists(t, a, "quotes", q), history())
 		}
 	})
 }

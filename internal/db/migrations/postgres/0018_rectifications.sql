@@ -14,3 +14,4 @@ CREATE TABLE rectifications (
     corrected_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX rectifications_person ON rectifications (person_id, id);
+CREATE INDEX rectifications_row ON rectifications (table_name, row_id);
