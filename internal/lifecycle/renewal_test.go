@@ -17,9 +17,9 @@ import (
 	"vigie/internal/app/apptest"
 	"vigie/internal/consent"
 	"vigie/internal/lifecycle"
-	"vigie/internal/record"
 	"vigie/internal/outbox"
 	"vigie/internal/outbox/smtptest"
+	"vigie/internal/record"
 )
 
 // TestR33_KeepInTouchLinkRestartsTheProspectsThreeYears: the link of the renewal message is a
