@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"vigie/internal/api"
@@ -90,23 +91,53 @@ func auditVerifyBench(ctx context.Context, o options) ([]string, error) {
 
 // readLoggingCost serves GET /api/v1/persons/{id} in this process twice over the same database —
 // once with the audit trail recording every read, once with a store that records nothing — and
-// loads both the same way. The reads still in the journal when the first load ends are folded
-// into the database before the second starts, and that time counts in the first.
+// loads both the same way. The two take turns in short rounds (with, without, without, with…), so
+// that a load the shared machine takes on during the measure weighs on both alike. The reads still
+// in the journal after a round with logging are folded before the next round, and that time counts
+// in it.
 func readLoggingCost(o options, a *app.App, token string, ids []int64) (with, without result, err error) {
 	silent := *a
 	silent.Records = record.NewStore(a.DB, a.Dict, a.Keys, noAudit{}, a.Now)
-	with, err = loadHandler(o, api.New(a), nil, token, ids)
-	if err != nil {
-		return result{}, result{}, err
+	logged, unlogged := api.New(a), api.New(&silent)
+	round := o
+	round.duration = max(o.duration/readLoggingRounds, 250*time.Millisecond)
+	withRound := func() error {
+		r, err := loadHandler(round, logged, nil, token, ids)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := a.Audit.Flush(context.Background()); err != nil {
+			return err
+		}
+		r.elapsed += time.Since(start)
+		with = with.plus(r)
+		return nil
 	}
-	start := time.Now()
-	if err := a.Audit.Flush(context.Background()); err != nil {
-		return result{}, result{}, err
+	withoutRound := func() error {
+		r, err := loadHandler(round, unlogged, nil, token, ids)
+		without = without.plus(r)
+		return err
 	}
-	with.elapsed += time.Since(start)
-	without, err = loadHandler(o, api.New(&silent), nil, token, ids)
-	return with, without, err
+	for i := range readLoggingRounds {
+		first, second := withRound, withoutRound
+		if i%2 == 1 {
+			first, second = withoutRound, withRound
+		}
+		if err := first(); err != nil {
+			return result{}, result{}, err
+		}
+		if err := second(); err != nil {
+			return result{}, result{}, err
+		}
+	}
+	slices.Sort(with.latencies)
+	slices.Sort(without.latencies)
+	return with, without, nil
 }
+
+// readLoggingRounds is how many turns each side of the read-logging measure takes.
+const readLoggingRounds = 6
 
 // securityCost serves the same request through the whole server — TLS, security headers, request
 // log — and through the bare API handler over plain HTTP.

@@ -444,6 +444,11 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
+// plus adds another measure of the same work; the latencies are to be sorted once all are added.
+func (r result) plus(o result) result {
+	return result{n: r.n + o.n, elapsed: r.elapsed + o.elapsed, latencies: append(r.latencies, o.latencies...)}
+}
+
 func (r result) pct(p int) string {
 	if len(r.latencies) == 0 {
 		return "-"
