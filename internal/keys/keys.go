@@ -14,11 +14,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,9 @@ type Keyring struct {
 	signingKey   []byte
 	secrets      cipher.AEAD
 	check        string
+	// places holds, by place, the blind-index HMAC with the key and the place already hashed
+	// (a hash.Cloner): BlindIndex clones it rather than hashing them again for every term.
+	places sync.Map
 }
 
 // ErrWrongMasterKey means the master key does not match the one the database was created with.
@@ -237,11 +242,24 @@ func (s *SubjectKey) Open(place string, envelope []byte) ([]byte, Provenance, er
 // BlindIndex is the keyed HMAC of a normalised search term for one column: equal terms give equal
 // indexes, and without the key the index reveals nothing. 16 bytes keep collisions out of reach.
 func (k *Keyring) BlindIndex(place, term string) []byte {
-	m := hmac.New(sha256.New, k.indexKey)
-	m.Write([]byte(place))
-	m.Write([]byte{0})
+	var m hash.Hash
+	if base, ok := k.places.Load(place); ok {
+		if c, err := base.(hash.Cloner).Clone(); err == nil {
+			m = c
+		}
+	}
+	if m == nil {
+		base := hmac.New(sha256.New, k.indexKey)
+		base.Write([]byte(place))
+		base.Write([]byte{0})
+		if c, err := base.(hash.Cloner).Clone(); err == nil {
+			k.places.Store(place, c)
+		}
+		m = base
+	}
 	m.Write([]byte(term))
-	return m.Sum(nil)[:16]
+	var sum [sha256.Size]byte
+	return m.Sum(sum[:0])[:16:16]
 }
 
 // Sign authenticates a message Vigie hands out and later takes back — a withdrawal link in an

@@ -2,8 +2,12 @@ package keys
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -77,6 +81,31 @@ func TestBlindIndexIsKeyedAndPerColumn(t *testing.T) {
 	if bytes.Equal(a, kr.BlindIndex("persons.phone", "x@exemple.fr")) || bytes.Equal(a, other.BlindIndex("persons.email", "x@exemple.fr")) {
 		t.Error("the index does not depend on the column and the key")
 	}
+}
+
+// The HMAC state BlindIndex keeps per place gives the entries already stored: HMAC-SHA-256 of
+// the place, a zero byte and the term, under the index key, cut to 16 bytes — on the first call
+// for a place and on the later ones, from several goroutines at once.
+func TestBlindIndexIsTheKeyedHMACOfPlaceAndTerm(t *testing.T) {
+	kr := testKeyring(t)
+	want := func(place, term string) []byte {
+		m := hmac.New(sha256.New, kr.indexKey)
+		m.Write([]byte(place + "\x00" + term))
+		return m.Sum(nil)[:16]
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				place := []string{"persons.email", "persons.phone", "quotes.plate"}[(g+i)%3]
+				term := strconv.Itoa(i)
+				if got := kr.BlindIndex(place, term); !bytes.Equal(got, want(place, term)) {
+					t.Errorf("BlindIndex(%s, %s) = %x, want %x", place, term, got, want(place, term))
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestMasterKeyFileIsCreatedPrivateAndReread(t *testing.T) {

@@ -223,7 +223,7 @@ columns:
 		if !ok {
 			v = c.DefaultValue()
 		}
-		p.row[i] = sqlArg(t, c, v, sk, prov)
+		p.row[i] = s.loaderArg(sqlArg(t, c, v, sk, prov))
 		if c.Searchable == "" || v == nil {
 			continue
 		}
@@ -238,6 +238,16 @@ columns:
 		}
 	}
 	return p, nil
+}
+
+// loaderArg turns a time into the text the SQLite driver would write for it (time.Time.String,
+// as no _time_format is set), so that the worker calling Prepare formats it rather than the
+// loader's single writer, which binds it: the same bytes in the database either way.
+func (s *Store) loaderArg(v any) any {
+	if t, ok := v.(time.Time); ok && s.db.Dialect == db.SQLite {
+		return t.String()
+	}
+	return v
 }
 
 // IndexHash is the blind-index entry of a field searched by exact match (persons.email…).
@@ -397,7 +407,7 @@ func (l *Loader) flush() error {
 		for i, c := range t.Columns {
 			cols[i] = c.Name
 		}
-		if err := l.insertRows(name, cols, "", rows); err != nil {
+		if err := l.insertRows(name, cols, "", len(rows), func(i int, args []any) []any { return append(args, rows[i]...) }); err != nil {
 			return err
 		}
 		l.rowsInTx += len(rows)
@@ -434,11 +444,10 @@ func (l *Loader) flushIndex() error {
 		slices.SortFunc(entries, func(a, b indexEntry) int {
 			return cmp.Or(bytes.Compare(a.hash, b.hash), cmp.Compare(a.rowID, b.rowID))
 		})
-		rows := make([][]any, len(entries))
-		for i, e := range entries {
-			rows[i] = []any{e.hash, e.rowID, e.personID}
+		add := func(i int, args []any) []any {
+			return append(args, entries[i].hash, entries[i].rowID, entries[i].personID)
 		}
-		if err := l.insertRows("search_index", indexColumns, k.table+"."+k.column, rows); err != nil {
+		if err := l.insertRows("search_index", indexColumns, k.table+"."+k.column, len(entries), add); err != nil {
 			return err
 		}
 		l.rowsInTx += len(entries)
@@ -448,22 +457,22 @@ func (l *Loader) flushIndex() error {
 	return nil
 }
 
-// insertRows writes rows into a table with multi-row INSERTs. index, for search_index, names the
-// indexed column ("persons.email") whose entries these are.
-func (l *Loader) insertRows(table string, cols []string, index string, rows [][]any) error {
+// insertRows writes count rows into a table with multi-row INSERTs; add appends the values of
+// the i-th row to a statement's arguments (no row is built apart only to be copied there). index,
+// for search_index, names the indexed column ("persons.email") whose entries these are.
+func (l *Loader) insertRows(table string, cols []string, index string, count int, add func(i int, args []any) []any) error {
 	// Stay under SQLite's 32766 bound variables per statement. Chunks are powers of two, so
 	// that a table has a handful of INSERTs, each prepared once per transaction and not parsed
 	// again (parsing was a fifth of a load's time on SQLite).
 	per := max(1, 30000/len(cols))
-	args := make([]any, 0, min(len(rows), per)*len(cols))
-	for start := 0; start < len(rows); {
-		n := 1 << (bits.Len(uint(min(len(rows)-start, per))) - 1)
-		chunk := rows[start : start+n]
-		start += n
+	args := make([]any, 0, min(count, per)*len(cols))
+	for start := 0; start < count; {
+		n := 1 << (bits.Len(uint(min(count-start, per))) - 1)
 		args = args[:0]
-		for _, row := range chunk {
-			args = append(args, row...)
+		for i := start; i < start+n; i++ {
+			args = add(i, args)
 		}
+		start += n
 		stmt, err := l.insert(table, cols, index, n)
 		if err != nil {
 			return err
