@@ -419,9 +419,10 @@ func startServer(bin string, cfg app.Config) (string, func(), error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--database-url", cfg.DatabaseURL)
-	// The server has its own audit journal: a journal belongs to one process.
+	// The server has its own audit journal: a journal belongs to one process. It does not run the
+	// retention rules (between 02:00 and 03:00 it would, and delete the persons being read).
 	cmd.Env = append(os.Environ(), "VIGIE_MASTER_KEY_FILE="+cfg.MasterKeyFile, "VIGIE_AUDIT_KEY_FILE="+cfg.AuditKeyFile,
-		"VIGIE_AUDIT_JOURNAL="+cfg.AuditJournal+"-server")
+		"VIGIE_AUDIT_JOURNAL="+cfg.AuditJournal+"-server", "VIGIE_LIFECYCLE_HOUR=off")
 	cmd.Stderr = io.Discard
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"vigie/internal/app"
@@ -357,9 +358,8 @@ func lifecycleRuns(ctx context.Context, e env) error {
 	return nil
 }
 
-// maintainLifecycle is the scheduled run inside vigie serve: every night at LifecycleHour (server
-// time), and at start-up when a crash cut a run off, to finish it. A run logs counts, never
-// personal data.
+// maintainLifecycle is the scheduled run inside vigie serve: every night at VIGIE_LIFECYCLE_HOUR
+// (server time), unless it is off, and at start-up when an earlier run was interrupted.
 func maintainLifecycle(ctx context.Context, a *app.App) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -367,10 +367,11 @@ func maintainLifecycle(ctx context.Context, a *app.App) {
 	if err != nil {
 		a.Log.Error("lifecycle: read runs", "err", err)
 	}
+	hour, scheduled := lifecycleHour(a.Config.LifecycleHour)
 	var lastDay string
 	for {
 		now := time.Now()
-		if unfinished || now.Hour() == LifecycleHour && now.Format(dictionary.DateLayout) != lastDay {
+		if unfinished || scheduled && now.Hour() == hour && now.Format(dictionary.DateLayout) != lastDay {
 			run, err := a.Lifecycle.Run(ctx, lifecycle.Options{})
 			switch {
 			case err != nil && ctx.Err() == nil:
@@ -388,5 +389,15 @@ func maintainLifecycle(ctx context.Context, a *app.App) {
 	}
 }
 
-// LifecycleHour is the hour of the night the server applies the retention rules.
-const LifecycleHour = 2
+// lifecycleHour reads VIGIE_LIFECYCLE_HOUR, already checked by the configuration: the hour, and
+// whether the server runs the rules at all.
+func lifecycleHour(setting string) (int, bool) {
+	if setting == "off" {
+		return 0, false
+	}
+	h, err := strconv.Atoi(setting)
+	if err != nil {
+		return app.DefaultLifecycleHour, true
+	}
+	return h, true
+}

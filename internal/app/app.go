@@ -74,6 +74,9 @@ type Config struct {
 	// MailDir, without SMTPAddr, receives each message as an .eml file instead (VIGIE_MAIL_DIR):
 	// for the demo and development only, since the files hold personal data in clear.
 	MailDir string
+	// LifecycleHour is when vigie serve applies the retention rules each night, "off" for never
+	// (VIGIE_LIFECYCLE_HOUR); empty means DefaultLifecycleHour.
+	LifecycleHour string
 	// PublicURL is where people reach the public pages, for the links of the messages sent to
 	// them (VIGIE_PUBLIC_URL); empty: no link, the message asks for a reply.
 	PublicURL string
@@ -113,6 +116,9 @@ func ConfigFromEnv(c Config) Config {
 
 // DefaultQuoteDataMaxAgeMonths is the age past which data needs confirming before a quote uses it.
 const DefaultQuoteDataMaxAgeMonths = 6
+
+// DefaultLifecycleHour is the hour of the night vigie serve applies the retention rules.
+const DefaultLifecycleHour = 2
 
 // App holds the wired services.
 type App struct {

@@ -187,6 +187,12 @@ func SettingTable() []Setting {
 			return strconv.Itoa(c.QuoteDataMaxAgeMonths)
 		}})
 
+	add(Setting{Env: "VIGIE_LIFECYCLE_HOUR", Group: groupServer, Default: strconv.Itoa(DefaultLifecycleHour),
+		Doc: "The hour of the night (server time) at which `vigie serve` applies the retention rules, or `off` when " +
+			"`vigie lifecycle run` is scheduled another way (a systemd timer, cron). A run interrupted by a stop is " +
+			"resumed at the next start either way.",
+		Rule:  "a whole hour from 0 to 23, or off",
+		check: checkLifecycleHour}, func(c *Config) *string { return &c.LifecycleHour })
 	add(Setting{Env: "VIGIE_SMTP_ADDR", Group: groupMail, DefaultDoc: "none: messages stay queued",
 		Doc: "The mail server delivering the outbox (portal codes, answers to rights requests, letters). STARTTLS " +
 			"is used when the server offers it.",
@@ -406,6 +412,16 @@ func checkPublicURL(v string) error {
 		return errors.New("want https:// (http:// only for localhost): the links carry signed tokens")
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return errors.New("want no query, fragment or user name")
+	}
+	return nil
+}
+
+func checkLifecycleHour(v string) error {
+	if v == "off" {
+		return nil
+	}
+	if h, err := strconv.Atoi(v); err != nil || h < 0 || h > 23 {
+		return errors.New("want a whole hour from 0 to 23, or off")
 	}
 	return nil
 }
