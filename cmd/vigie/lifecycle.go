@@ -7,9 +7,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
-	"strconv"
 	"time"
 
 	"vigie/internal/app"
