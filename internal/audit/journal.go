@@ -243,26 +243,11 @@ func (t *Trail) foldTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		}
 		t.foldConn = c
 	}
-	err := t.inFoldTx(ctx, fn)
+	err := db.InTx(ctx, t.foldConn, fn)
 	if err != nil {
 		t.dropFoldConn() // after a failure, the next fold starts on a fresh connection
 	}
 	return err
-}
-
-func (t *Trail) inFoldTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := t.foldConn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("audit: fold: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("audit: fold: commit: %w", err)
-	}
-	return nil
 }
 
 // dropFoldConn closes the fold connection rather than give it back to the pool with its cache.

@@ -89,7 +89,17 @@ func redactURL(err error, databaseURL string) error {
 
 // InTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.BeginTx(ctx, nil)
+	return InTx(ctx, d.DB, fn)
+}
+
+// Beginner is a database or one of its connections: what a transaction starts from.
+type Beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// InTx is DB.InTx on a connection of one's own (a bulk job's, with its own cache settings).
+func InTx(ctx context.Context, b Beginner, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}

@@ -178,20 +178,7 @@ func (e *Engine) Run(ctx context.Context, opt Options) (*Run, error) {
 		work = func(_ context.Context, fn func(tx *sql.Tx) error) error { return fn(dry) }
 		view = dry
 	} else {
-		work = func(ctx context.Context, fn func(tx *sql.Tx) error) error {
-			tx, err := conn.BeginTx(ctx, nil)
-			if err != nil {
-				return fmt.Errorf("lifecycle: begin: %w", err)
-			}
-			if err := fn(tx); err != nil {
-				tx.Rollback()
-				return err
-			}
-			if err := tx.Commit(); err != nil {
-				return fmt.Errorf("lifecycle: commit: %w", err)
-			}
-			return nil
-		}
+		work = func(ctx context.Context, fn func(tx *sql.Tx) error) error { return db.InTx(ctx, conn, fn) }
 	}
 	counts := map[[2]string]int64{}
 	var runErr error
