@@ -76,6 +76,26 @@ func (s *server) breachAllowed(w http.ResponseWriter, r *http.Request, st *sessi
 	return true
 }
 
+// breachTarget is the breach a page or a form is about: the department may read the register, the
+// path names a breach and, for a form, the form is readable. ok is false when an error page has
+// been answered.
+func (s *server) breachTarget(w http.ResponseWriter, r *http.Request, st *session) (id int64, ok bool) {
+	if !s.breachAllowed(w, r, st) {
+		return 0, false
+	}
+	if id, ok = pathID(r); !ok {
+		s.notFound(w, r, st)
+		return 0, false
+	}
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			s.unreadableForm(w, r)
+			return 0, false
+		}
+	}
+	return id, true
+}
+
 // failBreach maps the register's errors to pages.
 func (s *server) failBreach(w http.ResponseWriter, r *http.Request, st *session, err error) {
 	switch {
@@ -482,12 +502,8 @@ func (s *server) updateValues(b *breach.Breach) (map[string]string, map[string][
 }
 
 func (s *server) breachPage(w http.ResponseWriter, r *http.Request, st *session) {
-	if !s.breachAllowed(w, r, st) {
-		return
-	}
-	id, ok := pathID(r)
+	id, ok := s.breachTarget(w, r, st)
 	if !ok {
-		s.notFound(w, r, st)
 		return
 	}
 	s.renderBreach(w, r, st, http.StatusOK, id, nil, nil, nil, "")
@@ -580,16 +596,8 @@ func (s *server) renderBreach(w http.ResponseWriter, r *http.Request, st *sessio
 
 // breachNotify records a notification; a refusal shows it again beside its fields.
 func (s *server) breachNotify(w http.ResponseWriter, r *http.Request, st *session) {
-	if !s.breachAllowed(w, r, st) {
-		return
-	}
-	id, ok := pathID(r)
+	id, ok := s.breachTarget(w, r, st)
 	if !ok {
-		s.notFound(w, r, st)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.unreadableForm(w, r)
 		return
 	}
 	values, errs := map[string]string{}, map[string]string{}
@@ -626,16 +634,8 @@ func (s *server) breachNotify(w http.ResponseWriter, r *http.Request, st *sessio
 
 // breachUpdate records what was learned since: a refusal shows the form again, nothing changed.
 func (s *server) breachUpdate(w http.ResponseWriter, r *http.Request, st *session) {
-	if !s.breachAllowed(w, r, st) {
-		return
-	}
-	id, ok := pathID(r)
+	id, ok := s.breachTarget(w, r, st)
 	if !ok {
-		s.notFound(w, r, st)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.unreadableForm(w, r)
 		return
 	}
 	b, err := s.app.Breaches.Get(r.Context(), st.breachStaff(), id)
@@ -661,12 +661,8 @@ func (s *server) breachUpdate(w http.ResponseWriter, r *http.Request, st *sessio
 
 // breachCNILText downloads the CNIL draft as text; producing it is recorded.
 func (s *server) breachCNILText(w http.ResponseWriter, r *http.Request, st *session) {
-	if !s.breachAllowed(w, r, st) {
-		return
-	}
-	id, ok := pathID(r)
+	id, ok := s.breachTarget(w, r, st)
 	if !ok {
-		s.notFound(w, r, st)
 		return
 	}
 	d, err := s.app.Breaches.CNILDraft(r.Context(), st.breachStaff(), id)
@@ -692,12 +688,8 @@ const lettersPerPage = 200
 // breachLetters shows the letters to the people, ready to print, a page at a time: the only page
 // of the register with people's names and addresses; their reading is recorded.
 func (s *server) breachLetters(w http.ResponseWriter, r *http.Request, st *session) {
-	if !s.breachAllowed(w, r, st) {
-		return
-	}
-	id, ok := pathID(r)
+	id, ok := s.breachTarget(w, r, st)
 	if !ok {
-		s.notFound(w, r, st)
 		return
 	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("apres"), 10, 64)
