@@ -197,6 +197,17 @@ func (h *Handler) dpoOnly(w http.ResponseWriter, r *http.Request) (breach.Staff,
 	return breach.Staff{UserID: c.user.ID, Department: c.user.Department}, true
 }
 
+// breachTarget is the caller as the register knows them and the breach the path names; ok is
+// false when an error has been answered.
+func (h *Handler) breachTarget(w http.ResponseWriter, r *http.Request) (breach.Staff, int64, bool) {
+	st, ok := h.dpoOnly(w, r)
+	if !ok {
+		return st, 0, false
+	}
+	id, ok := pathID(w, r)
+	return st, id, ok
+}
+
 // failBreach maps the register's refusals; the rest goes to fail.
 func (h *Handler) failBreach(w http.ResponseWriter, r *http.Request, err error) {
 	if ve, ok := breach.IsInput(err); ok {
@@ -271,11 +282,7 @@ func (h *Handler) answerBreach(w http.ResponseWriter, r *http.Request, st breach
 }
 
 func (h *Handler) getBreach(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.dpoOnly(w, r)
-	if !ok {
-		return
-	}
-	id, ok := pathID(w, r)
+	st, id, ok := h.breachTarget(w, r)
 	if !ok || !onlyParams(w, r) {
 		return
 	}
@@ -284,11 +291,7 @@ func (h *Handler) getBreach(w http.ResponseWriter, r *http.Request) {
 
 // updateBreach applies the fields sent over the breach as recorded.
 func (h *Handler) updateBreach(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.dpoOnly(w, r)
-	if !ok {
-		return
-	}
-	id, ok := pathID(w, r)
+	st, id, ok := h.breachTarget(w, r)
 	if !ok {
 		return
 	}
@@ -313,11 +316,7 @@ func (h *Handler) updateBreach(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) notifyBreach(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.dpoOnly(w, r)
-	if !ok {
-		return
-	}
-	id, ok := pathID(w, r)
+	st, id, ok := h.breachTarget(w, r)
 	if !ok {
 		return
 	}
@@ -342,11 +341,7 @@ func (h *Handler) notifyBreach(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) breachCNILDraft(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.dpoOnly(w, r)
-	if !ok {
-		return
-	}
-	id, ok := pathID(w, r)
+	st, id, ok := h.breachTarget(w, r)
 	if !ok || !onlyParams(w, r) {
 		return
 	}
@@ -365,11 +360,7 @@ type LettersBody struct {
 }
 
 func (h *Handler) breachLetters(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.dpoOnly(w, r)
-	if !ok {
-		return
-	}
-	id, ok := pathID(w, r)
+	st, id, ok := h.breachTarget(w, r)
 	if !ok || !onlyParams(w, r, "after", "limit") {
 		return
 	}
