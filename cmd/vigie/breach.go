@@ -6,14 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"vigie/internal/app"
-	"vigie/internal/audit"
 	"vigie/internal/breach"
 )
 
@@ -23,7 +21,13 @@ import (
 
 var cliBreach = breach.Staff{Department: "dpo"}
 
-var breachSubcommands = []string{"record", "update", "list", "show", "notify", "drafts"}
+func breachSubcommands() []subcommand {
+	return []subcommand{
+		{"record", func(ctx context.Context, e env) error { return breachWrite(ctx, e, false) }},
+		{"update", func(ctx context.Context, e env) error { return breachWrite(ctx, e, true) }},
+		{"list", breachList}, {"show", breachShow}, {"notify", breachNotify}, {"drafts", breachDrafts},
+	}
+}
 
 const breachUsage = "vigie breach record --title T --aware \"AAAA-MM-JJ HH:MM\" --nature N[,N] --origin O --cause C --description T\n" +
 	"                    --consequences T --measures T --risk none|low|risk|high --risk-reason T\n" +
@@ -39,21 +43,7 @@ const breachUsage = "vigie breach record --title T --aware \"AAAA-MM-JJ HH:MM\" 
 	"       Times are Paris time (AAAA-MM-JJ HH:MM, or RFC 3339)."
 
 func breachCmd(ctx context.Context, e env) error {
-	if len(e.args) == 0 || !slices.Contains(breachSubcommands, e.args[0]) {
-		return subcommandUsage(e, "breach")
-	}
-	ctx = audit.WithActor(ctx, cliBreach.UserID, cliBreach.Department)
-	switch e.args[0] {
-	case "record", "update":
-		return breachWrite(ctx, e, e.args[0] == "update")
-	case "list":
-		return breachList(ctx, e)
-	case "show":
-		return breachShow(ctx, e)
-	case "notify":
-		return breachNotify(ctx, e)
-	}
-	return breachDrafts(ctx, e)
+	return dispatch(ctx, e, "breach", cliBreach.Department, breachSubcommands())
 }
 
 // parseWhen reads a time flag: Paris time AAAA-MM-JJ HH:MM (or with a T), a day, or RFC 3339.

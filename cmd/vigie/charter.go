@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"vigie/internal/app"
-	"vigie/internal/audit"
 	"vigie/internal/charter"
 )
 
@@ -25,7 +23,10 @@ import (
 
 var cliCharter = charter.Staff{Department: "dpo"}
 
-var charterSubcommands = []string{"publish", "status", "training", "show", "modules"}
+func charterSubcommands() []subcommand {
+	return []subcommand{{"publish", charterPublish}, {"status", charterStatus}, {"training", charterTraining},
+		{"show", charterShow}, {"modules", charterModules}}
+}
 
 const charterUsage = "vigie charter publish --file F --version V   (a new version: every staff member accepts it at their next page)\n" +
 	"       vigie charter status [--format text|json]   (who accepted the charter in force, who misses a module; exit status 1 when someone does)\n" +
@@ -34,22 +35,7 @@ const charterUsage = "vigie charter publish --file F --version V   (a new versio
 	"       vigie charter modules   (the catalogue of training modules)"
 
 func charterCmd(ctx context.Context, e env) error {
-	if len(e.args) == 0 || !slices.Contains(charterSubcommands, e.args[0]) {
-		fmt.Fprintf(e.stderr, "Usage: %s\n", commands()["charter"].usage)
-		return errUsage
-	}
-	ctx = audit.WithActor(ctx, cliCharter.UserID, cliCharter.Department)
-	switch e.args[0] {
-	case "publish":
-		return charterPublish(ctx, e)
-	case "status":
-		return charterStatus(ctx, e)
-	case "training":
-		return charterTraining(ctx, e)
-	case "show":
-		return charterShow(ctx, e)
-	}
-	return charterModules(ctx, e)
+	return dispatch(ctx, e, "charter", cliCharter.Department, charterSubcommands())
 }
 
 // charterRefused words a refusal: each flag with its rule and why; nothing was written.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"vigie/internal/audit"
 )
 
 // examples are concrete command lines for each command, printed by `vigie help COMMAND` and
@@ -139,6 +141,32 @@ func writeHelp(w io.Writer, name string, c command) {
 	for _, x := range examples()[name] {
 		fmt.Fprintf(w, "e.g. %s\n", x)
 	}
+}
+
+// subcommand is one action of a command that has several (vigie lifecycle run, vigie breach list…).
+type subcommand struct {
+	name string
+	run  func(context.Context, env) error
+}
+
+// subcommandNames lists a command's subcommands in their order.
+func subcommandNames(subs []subcommand) []string {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	return names
+}
+
+// dispatch runs the subcommand named by the first argument, what it does recorded in the audit
+// trail as the department's; without a subcommand it knows, the command's usage.
+func dispatch(ctx context.Context, e env, name, department string, subs []subcommand) error {
+	for _, s := range subs {
+		if len(e.args) > 0 && e.args[0] == s.name {
+			return s.run(audit.WithActor(ctx, 0, department), e)
+		}
+	}
+	return subcommandUsage(e, name)
 }
 
 // subcommandUsage answers a command with subcommands called with none it knows: its help on the

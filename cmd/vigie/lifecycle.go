@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"vigie/internal/app"
-	"vigie/internal/audit"
 	"vigie/internal/dictionary"
 	"vigie/internal/lifecycle"
 )
@@ -21,30 +19,13 @@ import (
 // cliLifecycle is who acts on the command line: the DPO's department, with no user.
 var cliLifecycle = lifecycle.Staff{Department: "dpo"}
 
-var lifecycleSubcommands = []string{"run", "check", "rules", "set-rule", "hold", "lift", "holds", "runs"}
+func lifecycleSubcommands() []subcommand {
+	return []subcommand{{"run", lifecycleRun}, {"check", lifecycleCheck}, {"rules", lifecycleRules}, {"set-rule", lifecycleSetRule},
+		{"hold", lifecycleHold}, {"lift", lifecycleLift}, {"holds", lifecycleHolds}, {"runs", lifecycleRuns}}
+}
 
 func lifecycleCmd(ctx context.Context, e env) error {
-	if len(e.args) == 0 || !slices.Contains(lifecycleSubcommands, e.args[0]) {
-		return subcommandUsage(e, "lifecycle")
-	}
-	ctx = audit.WithActor(ctx, cliLifecycle.UserID, cliLifecycle.Department)
-	switch e.args[0] {
-	case "run":
-		return lifecycleRun(ctx, e)
-	case "check":
-		return lifecycleCheck(ctx, e)
-	case "rules":
-		return lifecycleRules(ctx, e)
-	case "set-rule":
-		return lifecycleSetRule(ctx, e)
-	case "hold":
-		return lifecycleHold(ctx, e)
-	case "lift":
-		return lifecycleLift(ctx, e)
-	case "holds":
-		return lifecycleHolds(ctx, e)
-	}
-	return lifecycleRuns(ctx, e)
+	return dispatch(ctx, e, "lifecycle", cliLifecycle.Department, lifecycleSubcommands())
 }
 
 // parseDay reads a --now or --until flag: a day (AAAA-MM-JJ) or an RFC 3339 time.

@@ -25,20 +25,12 @@ import (
 var cliDPO = rights.Staff{Department: "dpo"}
 
 // rightsSubcommands are the actions of `vigie rights`, run by the DPO's engineer on the server.
-var rightsSubcommands = []string{"list", "export", "erase"}
+func rightsSubcommands() []subcommand {
+	return []subcommand{{"list", rightsList}, {"export", rightsExport}, {"erase", rightsErase}}
+}
 
 func rightsCmd(ctx context.Context, e env) error {
-	if len(e.args) == 0 || !slices.Contains(rightsSubcommands, e.args[0]) {
-		return subcommandUsage(e, "rights")
-	}
-	ctx = audit.WithActor(ctx, cliDPO.UserID, cliDPO.Department)
-	switch e.args[0] {
-	case "list":
-		return rightsList(ctx, e)
-	case "export":
-		return rightsExport(ctx, e)
-	}
-	return rightsErase(ctx, e)
+	return dispatch(ctx, e, "rights", cliDPO.Department, rightsSubcommands())
 }
 
 // rightsList prints the DPO's queue: the open requests by time left, then with --all the closed
