@@ -21,8 +21,9 @@ import (
 // opening anything.
 
 const (
-	// archiveDepartment is the only department that may open the archive.
-	archiveDepartment = "dpo"
+	// dpoDepartment is the data protection officer's: the only one that opens the archive, reads
+	// the correction history, and sees erased or restricted persons.
+	dpoDepartment = "dpo"
 	// archivePurpose is the purpose the archive is opened for.
 	archivePurpose = "compliance"
 	// ArchiveAuditDetail is the detail code of the audit event of an archive reading.
@@ -41,7 +42,7 @@ var ErrNotArchived = errors.New("cette ligne n'est pas archivée : elle se consu
 var ErrArchiveKeyDestroyed = errors.New("record: archive: the person's key was destroyed, nothing is left to read")
 
 // CanReadArchive reports whether an actor may list and open the archive: the DPO only.
-func CanReadArchive(a Actor) bool { return a.Department == archiveDepartment }
+func CanReadArchive(a Actor) bool { return a.Department == dpoDepartment }
 
 // ArchiveAuditor is what an Auditor also does for a store that opens the archive: record one read
 // inside the transaction of the write it goes with, the access row that justifies it, so that both

@@ -451,7 +451,7 @@ func subjectSQL(a Actor, t *dictionary.Table) string {
 		return ""
 	}
 	var conds []string
-	if a.Department != "dpo" {
+	if a.Department != dpoDepartment {
 		conds = append(conds, "%[1]s.erased_at IS NOT NULL", "%[1]s.restricted")
 	}
 	if t.HasRowRule("not_objected") && a.hasPurpose("prospection") {
@@ -482,9 +482,9 @@ func (s *Store) explainHidden(ctx context.Context, a Actor, t *dictionary.Table,
 		return ErrNotFound
 	case err != nil:
 		return fmt.Errorf("record: read %s: %w", t.Name, err)
-	case erased.Valid && a.Department != "dpo":
+	case erased.Valid && a.Department != dpoDepartment:
 		return forbidTable(t, "personne effacée (art. 17) : il ne reste que l'archive légale, consultable par le DPO")
-	case restricted && a.Department != "dpo":
+	case restricted && a.Department != dpoDepartment:
 		return forbidTable(t, ErrRestricted.Error())
 	}
 	return ErrNotFound
@@ -1059,7 +1059,7 @@ type Correction struct {
 // Corrections lists a person's rectification history (R25), oldest first, for the DPO. It reads
 // only columns stored in clear.
 func (s *Store) Corrections(ctx context.Context, a Actor, personID int64) ([]Correction, error) {
-	if a.Department != archiveDepartment {
+	if a.Department != dpoDepartment {
 		return nil, &ForbiddenError{Table: "rectifications", Reason: "l'historique des corrections est lu par le DPO"}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, field, channel, department, corrected_at FROM rectifications
