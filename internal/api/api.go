@@ -86,6 +86,7 @@ func New(a *app.App) *Handler {
 		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/consents", Summary: "Record a consent or a refusal the person told a staff member (by phone, at the agency); who and when are kept", OperationID: "create_consent", Kind: "consent-create", handler: h.createConsent},
 		Route{Method: "POST", Pattern: "/api/v1/persons/{id}/objections", Summary: "Record an objection (art. 21): absolute and immediate for prospection, recorded for the DPO otherwise", OperationID: "create_objection", Kind: "objection-create", handler: h.createObjection},
 		Route{Method: "GET", Pattern: "/api/v1/prospection/targets", Summary: "Persons a prospection campaign may reach now through a channel: consent checked at the moment of use, objections and restrictions excluded", OperationID: "list_prospection_targets", Kind: "targets", handler: h.prospectionTargets},
+		Route{Method: "POST", Pattern: "/api/v1/prospection/campaigns", Summary: "Send an e-mail campaign (R19, R20): one subject and one text, queued for each person who accepts e-mail prospection now, each message with its signed withdrawal link; refused as a whole, nothing queued, when the text carries data Vigie must never hold or VIGIE_PUBLIC_URL is not set (prospection)", OperationID: "send_prospection_campaign", Kind: "campaign-send", handler: h.sendCampaign},
 	)
 	// The rights desk (R24–R32): the requests of the caller's department, then what the DPO does
 	// for a person as a whole.

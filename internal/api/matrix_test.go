@@ -74,6 +74,10 @@ func matrixCases(t *testing.T, w *world, rt api.Route, d dictionary.Department) 
 		return []matrixCase{{what: "an empty body", path: id("person"), body: `{}`, want: allowed(ok, 400)}}
 	case "targets":
 		return []matrixCase{{what: "e-mail prospection targets", path: rt.Pattern + "?purpose=prospection_email", want: allowed(slices.Contains(d.Purposes, "prospection"), 200)}}
+	case "campaign-send":
+		// Only the prospection department sends; an empty body is refused by name before anything
+		// is queued (campaign_test.go sends one).
+		return []matrixCase{{what: "an empty body", path: rt.Pattern, body: `{}`, want: allowed(d.Code == "prospection", 400)}}
 	case "rights-queue":
 		return []matrixCase{{what: "the department's rights requests", path: rt.Pattern, want: allowed(dict.Table("rights_requests").CanRead(d.Code), 200)}}
 	case "rights-identity", "rights-extend", "rights-close":

@@ -61,6 +61,7 @@ func (h *Handler) openAPI() map[string]any {
 	h.archiveSchemas(schemas)
 	breachSchemas(schemas)
 	registerSchemas(schemas)
+	campaignSchemas(schemas)
 	paths := map[string]any{}
 	for _, rt := range h.routes {
 		op := map[string]any{"summary": rt.Summary, "operationId": rt.OperationID, "responses": h.responses(rt)}
@@ -78,6 +79,9 @@ func (h *Handler) openAPI() map[string]any {
 		}
 		if strings.HasPrefix(rt.Kind, "register-") {
 			op["tags"] = []string{"register"}
+		}
+		if strings.HasPrefix(rt.Kind, "campaign-") {
+			op["tags"] = []string{"campaigns"}
 		}
 		if rt.Resource != nil {
 			op["tags"] = []string{rt.Resource.Path}
@@ -425,6 +429,9 @@ func (h *Handler) responses(rt Route) map[string]any {
 	if strings.HasPrefix(rt.Kind, "register-") {
 		ok = registerResponses(rt.Kind, out)
 	}
+	if rt.Kind == "campaign-send" {
+		campaignResponses(out)
+	}
 	if ok != nil {
 		out["200"] = ok
 	}
@@ -491,6 +498,8 @@ func (h *Handler) requestBody(rt Route) map[string]any {
 		schema = ref(map[string]string{"breach-create": "NewBreach", "breach-update": "BreachChange", "breach-notify": "NewBreachNotification"}[rt.Kind])
 	case "archive-read":
 		schema = ref("ArchiveJustification")
+	case "campaign-send":
+		schema = ref("NewCampaign")
 	case "create", "message-create":
 		schema = ref(schemaName(h.app.Dict.Table(rt.Resource.Table)) + "Write")
 	case "update":
