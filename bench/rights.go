@@ -170,13 +170,14 @@ func alternate(vs, rs []int64, vigie, raw func(int64) error) (result, result, er
 // accessReads are the raw reads of what an access answer holds on a person.
 type accessReads struct {
 	stmts   []*sql.Stmt
-	subject *sql.Stmt // the audit events about the person, by pseudonym
+	subject []*sql.Stmt // what the audit trail holds about the person, by pseudonym
 	pseudo  func(int64) []byte
 }
 
 // rawAccessReads prepares SELECT * of every table Rights.Access reads — those linked to a person
 // and holding personal data — by person, of the person's wrapped key (which Vigie reads with the
-// rows to decrypt them), and of the audit events about the person (who accessed the data).
+// rows to decrypt them), and of what the audit trail holds about the person (who accessed the
+// data): the record chain's events and the reads counted by day.
 func rawAccessReads(ctx context.Context, a *app.App) (*accessReads, error) {
 	r := &accessReads{pseudo: a.Audit.Subject}
 	prepare := func(query string) (*sql.Stmt, error) { return a.DB.DB.PrepareContext(ctx, query) }
@@ -191,10 +192,13 @@ func rawAccessReads(ctx context.Context, a *app.App) (*accessReads, error) {
 		}
 		r.stmts = append(r.stmts, stmt)
 	}
-	var err error
-	if r.subject, err = prepare(`SELECT * FROM audit_events WHERE subject = $1`); err != nil {
-		r.close()
-		return nil, err
+	for _, query := range []string{`SELECT * FROM audit_events WHERE chain = 'record' AND subject = $1`, `SELECT * FROM audit_access_days WHERE subject = $1`} {
+		stmt, err := prepare(query)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.subject = append(r.subject, stmt)
 	}
 	return r, nil
 }
@@ -205,14 +209,17 @@ func (r *accessReads) person(id int64) error {
 			return err
 		}
 	}
-	return rawQuery(r.subject, r.pseudo(id))
+	for _, stmt := range r.subject {
+		if err := rawQuery(stmt, r.pseudo(id)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *accessReads) close() {
-	for _, stmt := range append(r.stmts, r.subject) {
-		if stmt != nil {
-			stmt.Close()
-		}
+	for _, stmt := range append(r.stmts, r.subject...) {
+		stmt.Close()
 	}
 }
 

@@ -378,3 +378,113 @@ func TestR16_WhoAccessedMyData(t *testing.T) {
 		}
 	})
 }
+
+// TestR17_ReadsByDayFollowTheChainThroughAPurge: "who accessed my data" and the DPO's filter by
+// person answer from the reads counted by day (the access chain has no index by person): both
+// list every read of the person and no one else's, newest first, and after the purge of the
+// reads older than the retention, exactly those that remain — to the event, on the day the
+// retention ends.
+func TestR17_ReadsByDayFollowTheChainThroughAPurge(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		// Persons known by their id alone: the trail holds nothing else of them. The reads are
+		// appended in the order of their times, as they happen.
+		const p, other = 1001, 1002
+		now := time.Now().UTC()
+		cutoff := now.AddDate(0, -audit.DefaultAccessRetentionMonths, 0)
+		reads := []struct {
+			at         time.Time
+			department string
+			person     int64
+		}{
+			{now.AddDate(-2, 0, 0), "support", p},
+			{cutoff.Add(-time.Minute), "prospection", p},
+			{cutoff.Add(time.Minute), "support", p},
+			{now.AddDate(0, 0, -3), "support", p},
+			{now.AddDate(0, 0, -3), "support", other},
+			{now.AddDate(0, 0, -3).Add(time.Hour), "support", p},
+		}
+		for _, r := range reads {
+			if err := a.Audit.Append(ctx, audit.Event{At: r.at, UserID: 13, Department: r.department, Action: audit.ActionRead,
+				Table: "persons", RowID: r.person, Subject: a.Audit.Subject(r.person), Fields: "email"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.Audit.Record(ctx, audit.Event{UserID: 11, Department: "devis", Action: audit.ActionUpdate, Table: "persons",
+			RowID: p, Subject: a.Audit.Subject(p), Fields: "email"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Audit.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		day := func(at time.Time) string { return at.UTC().Format("2006-01-02") }
+		whoAccessed := func() map[string]int {
+			got, err := a.Audit.WhoAccessed(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int{}
+			for _, acc := range got {
+				out[day(acc.Day)+" "+acc.Department+"/"+acc.Action] += acc.Count
+			}
+			return out
+		}
+		before := map[string]int{
+			day(now) + " devis/update":                          1,
+			day(now.AddDate(-2, 0, 0)) + " support/read":        1,
+			day(cutoff.Add(-time.Minute)) + " prospection/read": 1,
+			day(cutoff.Add(time.Minute)) + " support/read":      1,
+		}
+		before[day(now.AddDate(0, 0, -3))+" support/read"] += 2
+		if got := whoAccessed(); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Errorf("who accessed: %v, want %v", got, before)
+		}
+		personEvents := func(f audit.Filter) []audit.Event {
+			f.PersonID = p
+			got, err := a.Audit.Events(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range got {
+				if string(e.Subject) != string(a.Audit.Subject(p)) {
+					t.Errorf("event %s/%d is not about the person", e.Chain, e.Seq)
+				}
+				if i > 0 && e.At.After(got[i-1].At) {
+					t.Errorf("event %s/%d is newer than the one before it", e.Chain, e.Seq)
+				}
+			}
+			return got
+		}
+		for _, c := range []struct {
+			name   string
+			filter audit.Filter
+			want   int
+		}{
+			{"every event", audit.Filter{}, 6},
+			{"the three newest", audit.Filter{Limit: 3}, 3},
+			{"one department", audit.Filter{Department: "prospection"}, 1},
+			{"one action", audit.Filter{Action: audit.ActionUpdate}, 1},
+			{"a period", audit.Filter{From: now.AddDate(0, 0, -4), To: now.AddDate(0, 0, -1)}, 2},
+		} {
+			if got := personEvents(c.filter); len(got) != c.want {
+				t.Errorf("%s: %d events, want %d", c.name, len(got), c.want)
+			}
+		}
+		threeDaysAgo := now.AddDate(0, 0, -3).Truncate(time.Microsecond)
+		if got := personEvents(audit.Filter{Limit: 3}); got[0].Chain != audit.ChainRecord || !got[1].At.Equal(threeDaysAgo.Add(time.Hour)) || !got[2].At.Equal(threeDaysAgo) {
+			t.Errorf("the three newest: %s at %v, then %v, then %v", got[0].Chain, got[0].At, got[1].At, got[2].At)
+		}
+
+		if access, _, err := a.Audit.PurgeExpired(ctx); err != nil || access != 2 {
+			t.Fatalf("purge: %d access events, %v", access, err)
+		}
+		delete(before, day(now.AddDate(-2, 0, 0))+" support/read")
+		delete(before, day(cutoff.Add(-time.Minute))+" prospection/read")
+		if got := whoAccessed(); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Errorf("after the purge, who accessed: %v, want %v", got, before)
+		}
+		if got := personEvents(audit.Filter{}); len(got) != 4 {
+			t.Errorf("after the purge: %d events of the person, want 4", len(got))
+		}
+	})
+}

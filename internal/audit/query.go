@@ -2,9 +2,11 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,9 +42,11 @@ func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, erro
 	}
 	t.foldMu.Lock()
 	defer t.foldMu.Unlock()
-	// Counted by day in the database: a person read often has thousands of events.
-	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us / $2, count(*) FROM audit_events WHERE subject = $1
-		GROUP BY department, action, at_us / $2`, subject, microsPerDay)
+	// Counted by day in the database: a person read often has thousands of events. The reads are
+	// counted already (days.go); the record chain's events are counted here.
+	rows, err := t.db.QueryContext(ctx, `SELECT department, action, at_us / $2, count(*) FROM audit_events
+		WHERE chain = 'record' AND subject = $1 GROUP BY department, action, at_us / $2
+		UNION ALL SELECT department, action, day, events FROM audit_access_days WHERE subject = $1`, subject, microsPerDay)
 	if err != nil {
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
 	}
@@ -100,39 +104,120 @@ func (t *Trail) Events(ctx context.Context, f Filter) ([]Event, error) {
 	if err := t.Flush(ctx); err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
-	}
-	if f.UserID != 0 {
-		add("user_id = ?", f.UserID)
-	}
-	if f.Department != "" {
-		add("department = ?", f.Department)
-	}
-	if f.Action != "" {
-		add("action = ?", f.Action)
-	}
-	if f.PersonID != 0 {
-		add("subject = ?", t.Subject(f.PersonID))
-	}
-	if !f.From.IsZero() {
-		add("at_us >= ?", f.From.UnixMicro())
-	}
-	if !f.To.IsZero() {
-		add("at_us < ?", f.To.UnixMicro())
-	}
 	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 500
 	}
-	q := `SELECT chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	var q conditions
+	if f.UserID != 0 {
+		q.add("user_id = ?", f.UserID)
 	}
-	q += fmt.Sprintf(" ORDER BY at_us DESC, chain, seq DESC LIMIT %d", f.Limit)
-	rows, err := t.db.QueryContext(ctx, q, args...)
+	if f.Department != "" {
+		q.add("department = ?", f.Department)
+	}
+	if f.Action != "" {
+		q.add("action = ?", f.Action)
+	}
+	if !f.From.IsZero() {
+		q.add("at_us >= ?", f.From.UnixMicro())
+	}
+	if !f.To.IsZero() {
+		q.add("at_us < ?", f.To.UnixMicro())
+	}
+	if f.PersonID == 0 {
+		return t.events(ctx, q, f.Limit)
+	}
+	return t.eventsOf(ctx, t.Subject(f.PersonID), f, q)
+}
+
+// eventsOf returns a person's events matching q: those of the record chain through its subject
+// index, and the reads day by day, newest first, on the days the counts say the person was read
+// (the access chain has no index by person, days.go).
+func (t *Trail) eventsOf(ctx context.Context, subject []byte, f Filter, q conditions) ([]Event, error) {
+	out, err := t.events(ctx, q.and("chain = 'record'", nil).and("subject = ?", subject), f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	days := conditions{}.and("subject = ?", subject)
+	if f.Department != "" {
+		days = days.and("department = ?", f.Department)
+	}
+	if f.Action != "" {
+		days = days.and("action = ?", f.Action)
+	}
+	if !f.From.IsZero() {
+		days = days.and("day >= ?", f.From.UnixMicro()/microsPerDay)
+	}
+	if !f.To.IsZero() {
+		days = days.and("day <= ?", (f.To.UnixMicro()-1)/microsPerDay)
+	}
+	rows, err := t.db.QueryContext(ctx, `SELECT DISTINCT day FROM audit_access_days WHERE `+days.where()+` ORDER BY day DESC`, days.args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: events of a person: %w", err)
+	}
+	var list []int64
+	for rows.Next() {
+		var day int64
+		if err := rows.Scan(&day); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("audit: events of a person: %w", err)
+		}
+		list = append(list, day)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: events of a person: %w", err)
+	}
+	reads := 0
+	for _, day := range list {
+		if reads >= f.Limit {
+			break
+		}
+		of := q.and("chain = 'access'", nil).and("at_us >= ?", day*microsPerDay).and("at_us < ?", (day+1)*microsPerDay).and("subject = ?", subject)
+		evs, err := t.events(ctx, of, f.Limit-reads)
+		if err != nil {
+			return nil, err
+		}
+		reads += len(evs)
+		out = append(out, evs...)
+	}
+	slices.SortFunc(out, func(a, b Event) int {
+		return cmp.Or(b.At.Compare(a.At), strings.Compare(a.Chain, b.Chain), cmp.Compare(b.Seq, a.Seq))
+	})
+	return out[:min(len(out), f.Limit)], nil
+}
+
+// conditions is the WHERE clause of an events query, with its arguments numbered in order.
+type conditions struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition; a ? in it stands for v.
+func (c *conditions) add(cond string, v any) {
+	if strings.Contains(cond, "?") {
+		c.args = append(c.args, v)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(c.args)), 1)
+	}
+	c.conds = append(c.conds, cond)
+}
+
+// and is c with one more condition, leaving c as it was.
+func (c conditions) and(cond string, v any) conditions {
+	out := conditions{conds: slices.Clone(c.conds), args: slices.Clone(c.args)}
+	out.add(cond, v)
+	return out
+}
+
+func (c conditions) where() string { return strings.Join(c.conds, " AND ") }
+
+// events runs an events query, newest first.
+func (t *Trail) events(ctx context.Context, c conditions, limit int) ([]Event, error) {
+	q := `SELECT chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash FROM audit_events`
+	if len(c.conds) > 0 {
+		q += " WHERE " + c.where()
+	}
+	q += fmt.Sprintf(" ORDER BY at_us DESC, chain, seq DESC LIMIT %d", limit)
+	rows, err := t.db.QueryContext(ctx, q, c.args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: events: %w", err)
 	}
@@ -225,6 +310,11 @@ func (t *Trail) Purge(ctx context.Context, chain string, before time.Time) (int6
 			return fmt.Errorf("audit: purge: %w", err)
 		}
 		purged, _ = res.RowsAffected()
+		if chain == ChainAccess {
+			if err := recountAccessDays(ctx, tx, before.UnixMicro()); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE chain = $1 AND seq < $2`, chain, upTo.Int64); err != nil {
 			return fmt.Errorf("audit: purge checkpoints: %w", err)
 		}

@@ -182,6 +182,11 @@ func (t *Trail) appendTx(ctx context.Context, tx *sql.Tx, chain string, events [
 	if err := t.insert(ctx, tx, events); err != nil {
 		return fmt.Errorf("audit: append to %s: %w", chain, err)
 	}
+	if chain == ChainAccess {
+		if err := t.countAccessDays(ctx, tx, events); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_heads SET seq = $1, hash = $2 WHERE chain = $3`, seq, prev, chain); err != nil {
 		return fmt.Errorf("audit: move head of %s: %w", chain, err)
 	}

@@ -1,0 +1,95 @@
+package audit
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"vigie/internal/db"
+)
+
+// The access chain has no index by person: an index over every read ever logged takes each new
+// read at a random place and made logging a read twice as dear. "Who accessed my data" is
+// answered instead from audit_access_days — reads counted per person, day, department and action
+// — written in the transaction that appends the reads, so a count never lacks its events nor
+// counts events that are not there. The record chain, written far less often, keeps its index.
+
+// accessDay is one row of audit_access_days.
+type accessDay struct {
+	subject            string
+	day                int64
+	department, action string
+}
+
+// accessDayChunk is how many rows one upsert statement writes (5 parameters each).
+const accessDayChunk = 400
+
+// countAccessDays adds appended access events to the per-day counts, in tx.
+func (t *Trail) countAccessDays(ctx context.Context, tx *sql.Tx, events []Event) error {
+	counts := map[accessDay]int64{}
+	for i := range events {
+		e := &events[i]
+		if len(e.Subject) == 0 {
+			continue
+		}
+		counts[accessDay{string(e.Subject), e.At.UnixMicro() / microsPerDay, e.Department, e.Action}]++
+	}
+	keys := make([]accessDay, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	// In the table's order: consecutive rows land on the same pages.
+	slices.SortFunc(keys, func(a, b accessDay) int {
+		return cmp.Or(strings.Compare(a.subject, b.subject), cmp.Compare(a.day, b.day),
+			strings.Compare(a.department, b.department), strings.Compare(a.action, b.action))
+	})
+	for start := 0; start < len(keys); start += accessDayChunk {
+		chunk := keys[start:min(len(keys), start+accessDayChunk)]
+		args := make([]any, 0, 5*len(chunk))
+		for _, k := range chunk {
+			args = append(args, []byte(k.subject), k.day, k.department, k.action, counts[k])
+		}
+		if _, err := tx.ExecContext(ctx, t.accessDaysSQL(len(chunk)), args...); err != nil {
+			return fmt.Errorf("audit: count reads by day: %w", err)
+		}
+	}
+	return nil
+}
+
+// accessDaysSQL is the upsert of n per-day counts.
+func (t *Trail) accessDaysSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO audit_access_days (subject, day, department, action, events) VALUES ")
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if t.db.Dialect == db.SQLite {
+			sb.WriteString("(?,?,?,?,?)")
+		} else {
+			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d)", 5*i+1, 5*i+2, 5*i+3, 5*i+4, 5*i+5)
+		}
+	}
+	sb.WriteString(" ON CONFLICT (subject, day, department, action) DO UPDATE SET events = audit_access_days.events + excluded.events")
+	return sb.String()
+}
+
+// recountAccessDays brings the counts back in line with the access chain after a purge of its
+// events before a time: the days before it are gone whole, and the day it falls in (and the
+// next, for events timed a little out of order) are counted again from the events left.
+func recountAccessDays(ctx context.Context, tx *sql.Tx, before int64) error {
+	through := before / microsPerDay
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_access_days WHERE day <= $1`, through+1); err != nil {
+		return fmt.Errorf("audit: purge the reads by day: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_access_days (subject, day, department, action, events)
+		SELECT subject, at_us / $1, department, action, count(*) FROM audit_events
+		WHERE chain = 'access' AND at_us < $2 AND length(subject) > 0
+		GROUP BY subject, at_us / $1, department, action`, microsPerDay, (through+2)*microsPerDay); err != nil {
+		return fmt.Errorf("audit: count again the reads by day: %w", err)
+	}
+	return nil
+}
