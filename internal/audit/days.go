@@ -46,15 +46,12 @@ func (t *Trail) countAccessDays(ctx context.Context, tx *sql.Tx, events []Event)
 		return cmp.Or(strings.Compare(a.subject, b.subject), cmp.Compare(a.day, b.day),
 			strings.Compare(a.department, b.department), strings.Compare(a.action, b.action))
 	})
-	for start := 0; start < len(keys); start += accessDayChunk {
-		chunk := keys[start:min(len(keys), start+accessDayChunk)]
-		args := make([]any, 0, 5*len(chunk))
-		for _, k := range chunk {
-			args = append(args, []byte(k.subject), k.day, k.department, k.action, counts[k])
-		}
-		if _, err := tx.ExecContext(ctx, t.accessDaysSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("audit: count reads by day: %w", err)
-		}
+	err := execChunks(ctx, tx, len(keys), accessDayChunk, t.accessDaysSQL, func(args []any, i int) []any {
+		k := keys[i]
+		return append(args, []byte(k.subject), k.day, k.department, k.action, counts[k])
+	})
+	if err != nil {
+		return fmt.Errorf("audit: count reads by day: %w", err)
 	}
 	return nil
 }
@@ -79,7 +76,9 @@ func (t *Trail) accessDaysSQL(n int) string {
 
 // recountAccessDays brings the counts back in line with the access chain after a purge of its
 // events before a time: the days before it are gone whole, and the day it falls in (and the
-// next, for events timed a little out of order) are counted again from the events left.
+// next, for events timed a little out of order) are counted again from the events left. The
+// delete reads the whole table, once a day: an index by day would take every new row at a random
+// place (it orders a day's rows by person), which is what the table is there to avoid.
 func recountAccessDays(ctx context.Context, tx *sql.Tx, before int64) error {
 	through := before / microsPerDay
 	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_access_days WHERE day <= $1`, through+1); err != nil {

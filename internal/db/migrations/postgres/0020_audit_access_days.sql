@@ -12,7 +12,6 @@ CREATE TABLE audit_access_days (
     events BIGINT NOT NULL,
     PRIMARY KEY (subject, day, department, action)
 );
-CREATE INDEX audit_access_days_day ON audit_access_days (day);
 INSERT INTO audit_access_days (subject, day, department, action, events)
     SELECT subject, at_us / 86400000000, department, action, count(*) FROM audit_events
     WHERE chain = 'access' AND octet_length(subject) > 0
