@@ -2,7 +2,9 @@ package audit_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"vigie/internal/record"
 
 	"vigie/internal/app/apptest"
 	"vigie/internal/audit"
@@ -47,4 +49,29 @@ func BenchmarkFold(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRead is what the store's read of one person costs the request that makes it: the
+// event built from the record and written to the journal, from many requests at once.
+func BenchmarkRead(b *testing.B) {
+	a := apptest.New(b, "sqlite")
+	ctx := context.Background()
+	tbl := a.Dict.Table("persons")
+	values := map[string]any{}
+	for _, c := range tbl.Columns {
+		values[c.Name] = "x"
+	}
+	var id atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := id.Add(1)
+			rec := &record.Record{Table: tbl, ID: n, PersonID: n, Values: values}
+			if err := a.Audit.Read(ctx, support, tbl, []*record.Record{rec}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

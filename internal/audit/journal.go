@@ -1,14 +1,12 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -92,13 +90,14 @@ func (j *journal) close() {
 
 // appendJournalRecord encodes an access event for the journal: a length, then the fields.
 func appendJournalRecord(b []byte, e *Event) []byte {
-	body := encode(nil, "", 0, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID, e.Subject, e.Fields, e.Purpose, e.Detail)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
-	return append(b, body...)
+	at := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b = encode(b, "", 0, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID, e.Subject, e.Fields, e.Purpose, e.Detail)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	return b
 }
 
-// readJournal reads a journal file: its generation and its events. A record cut short by a crash
-// during a write was never acknowledged: it is dropped.
+// readJournal reads a journal file: its generation and its events.
 func readJournal(path string) (int64, []Event, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -107,39 +106,60 @@ func readJournal(path string) (int64, []Event, error) {
 	if len(data) < 8 {
 		return 0, nil, nil
 	}
-	gen := int64(binary.BigEndian.Uint64(data))
-	var events []Event
-	r := bytes.NewReader(data[8:])
-	for {
-		var n uint32
-		if err := binary.Read(r, binary.BigEndian, &n); err != nil {
-			break
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			break
-		}
-		e, err := decodeJournalRecord(body)
-		if err != nil {
-			return 0, nil, fmt.Errorf("audit: journal %s: %w", path, err)
-		}
-		events = append(events, e)
+	events, err := decodeJournal(data[8:])
+	if err != nil {
+		return 0, nil, fmt.Errorf("audit: journal %s: %w", path, err)
 	}
-	return gen, events, nil
+	return int64(binary.BigEndian.Uint64(data)), events, nil
 }
 
-// decodeJournalRecord reverses encode for the fields a journal record carries.
-func decodeJournalRecord(b []byte) (Event, error) {
+// decodeJournal decodes journal records. A record cut short by a crash during a write was never
+// acknowledged: it is dropped. The events' subjects point into data; their texts, few and
+// repeated (departments, actions, tables, field lists), are allocated once per call.
+func decodeJournal(data []byte) ([]Event, error) {
+	n := 0
+	for rest := data; len(rest) >= 4 && uint64(len(rest)-4) >= uint64(binary.BigEndian.Uint32(rest)); n++ {
+		rest = rest[4+binary.BigEndian.Uint32(rest):]
+	}
+	events := make([]Event, 0, n)
+	texts := map[string]string{}
+	for len(data) >= 4 {
+		n := binary.BigEndian.Uint32(data)
+		if uint64(len(data)-4) < uint64(n) {
+			break
+		}
+		e, err := decodeJournalRecord(data[4:4+n], texts)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+		data = data[4+n:]
+	}
+	return events, nil
+}
+
+// decodeJournalRecord reverses encode for the fields a journal record carries; texts interns the
+// text fields.
+func decodeJournalRecord(b []byte, texts map[string]string) (Event, error) {
 	var e Event
-	field := func() string {
+	raw := func() []byte {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			b = nil
-			return ""
+			return nil
 		}
-		v := string(b[k : k+int(n)])
+		v := b[k : k+int(n) : k+int(n)]
 		b = b[k+int(n):]
 		return v
+	}
+	field := func() string {
+		v := raw()
+		if s, ok := texts[string(v)]; ok {
+			return s
+		}
+		s := string(v)
+		texts[s] = s
+		return s
 	}
 	u64 := func() int64 {
 		if len(b) < 8 {
@@ -156,7 +176,7 @@ func decodeJournalRecord(b []byte) (Event, error) {
 	e.UserID = u64()
 	e.Department, e.Action, e.Table = field(), field(), field()
 	e.RowID = u64()
-	e.Subject = []byte(field())
+	e.Subject = raw()
 	e.Fields, e.Purpose, e.Detail = field(), field(), field()
 	if b == nil {
 		return Event{}, errors.New("truncated record")
@@ -270,21 +290,23 @@ func (t *Trail) Flush(ctx context.Context) error {
 	defer t.foldMu.Unlock()
 	if t.retry == nil {
 		t.jmu.Lock()
-		if len(t.journalled) == 0 {
+		if t.unfolded == 0 {
 			t.jmu.Unlock()
 			return nil
 		}
-		t.retry, t.retryGen = t.journalled, t.journal.gen
+		batch, gen := t.journalled, t.journal.gen
 		err := t.journal.rotate()
 		if err == nil {
-			t.journalled = nil
-		} else {
-			t.retry = nil
+			t.journalled, t.unfolded = make([]byte, 0, cap(batch)), 0
 		}
 		t.jmu.Unlock()
 		if err != nil {
 			return err
 		}
+		if t.retry, err = decodeJournal(batch); err != nil {
+			return fmt.Errorf("audit: journal: %w", err)
+		}
+		t.retryGen = gen
 	}
 	// A batch that fails to fold stays in PATH.folding and in retry, and is folded before any
 	// other: the folding file is never overwritten.

@@ -81,5 +81,5 @@ func (t *Trail) signedEventHolds(ctx context.Context, c Checkpoint) (bool, error
 func (t *Trail) Unfolded() int {
 	t.jmu.Lock()
 	defer t.jmu.Unlock()
-	return len(t.journalled)
+	return t.unfolded
 }

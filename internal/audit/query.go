@@ -64,14 +64,19 @@ func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, erro
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
 	}
 	t.jmu.Lock()
-	for _, pending := range [][]Event{t.retry, t.journalled} {
-		for i := range pending {
-			if e := &pending[i]; bytes.Equal(e.Subject, subject) {
+	journalled := t.journalled // only ever appended to: what is there now stays as it is
+	t.jmu.Unlock()
+	pending, err := decodeJournal(journalled)
+	if err != nil {
+		return nil, fmt.Errorf("audit: who accessed: %w", err)
+	}
+	for _, events := range [][]Event{t.retry, pending} {
+		for i := range events {
+			if e := &events[i]; bytes.Equal(e.Subject, subject) {
 				count(e.Department, e.Action, e.At)
 			}
 		}
 	}
-	t.jmu.Unlock()
 	out := make([]Access, 0, len(counts))
 	for k, n := range counts {
 		out = append(out, Access{Department: k.dep, Action: k.action, Day: k.day, Count: n})

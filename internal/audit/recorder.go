@@ -24,19 +24,31 @@ func (t *Trail) Read(ctx context.Context, a record.Actor, tbl *dictionary.Table,
 	}
 	events := make([]Event, 0, len(recs))
 	for _, r := range recs {
-		var fields []string
-		for _, c := range tbl.Columns {
-			if _, ok := r.Values[c.Name]; ok && c.Personal {
-				fields = append(fields, c.Name)
-			}
-		}
-		if len(fields) == 0 {
+		fields := personalFields(tbl, r)
+		if fields == "" {
 			continue
 		}
 		events = append(events, Event{UserID: a.UserID, Department: a.Department, Action: ActionRead, Table: tbl.Name,
-			RowID: r.ID, Subject: t.Subject(r.PersonID), Fields: strings.Join(fields, ","), Purpose: purposeOf(a)})
+			RowID: r.ID, Subject: t.Subject(r.PersonID), Fields: fields, Purpose: purposeOf(a)})
 	}
 	return t.Append(ctx, events...)
+}
+
+// personalFields names the personal fields a record holds, in the dictionary's order, separated
+// by commas.
+func personalFields(tbl *dictionary.Table, rec *record.Record) string {
+	var b strings.Builder
+	for _, c := range tbl.Columns {
+		if _, ok := rec.Values[c.Name]; ok && c.Personal {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			} else {
+				b.Grow(256)
+			}
+			b.WriteString(c.Name)
+		}
+	}
+	return b.String()
 }
 
 // Wrote records a create or update in the record chain, inside the write's transaction.
@@ -53,14 +65,8 @@ func (t *Trail) Wrote(ctx context.Context, tx *sql.Tx, a record.Actor, action st
 // (the DPO's archive access and its justification, R35): both are kept, or neither. The detail is
 // a code, never personal data.
 func (t *Trail) ReadTx(ctx context.Context, tx *sql.Tx, a record.Actor, tbl *dictionary.Table, rec *record.Record, detail string) error {
-	var fields []string
-	for _, c := range tbl.Columns {
-		if _, ok := rec.Values[c.Name]; ok && c.Personal {
-			fields = append(fields, c.Name)
-		}
-	}
 	return t.AppendTx(ctx, tx, Event{UserID: a.UserID, Department: a.Department, Action: ActionRead, Table: tbl.Name,
-		RowID: rec.ID, Subject: t.Subject(rec.PersonID), Fields: strings.Join(fields, ","), Purpose: purposeOf(a), Detail: detail})
+		RowID: rec.ID, Subject: t.Subject(rec.PersonID), Fields: personalFields(tbl, rec), Purpose: purposeOf(a), Detail: detail})
 }
 
 func purposeOf(a record.Actor) string {

@@ -33,8 +33,9 @@ type Trail struct {
 
 	journal    *journal   // nil: reads are committed to the database one call at a time
 	lock       *os.File   // the journal's lock, held while the trail is open
-	jmu        sync.Mutex // the journal file and journalled
-	journalled []Event    // written to the journal, not yet folded
+	jmu        sync.Mutex // the journal file, journalled and unfolded
+	journalled []byte     // written to the journal, not yet folded: the file's records, free of pointers for the GC
+	unfolded   int        // how many events journalled holds
 	foldMu     sync.Mutex // one fold at a time
 	retry      []Event    // a batch whose fold failed, folded first
 	retryGen   int64
@@ -121,7 +122,7 @@ func (t *Trail) Append(ctx context.Context, events ...Event) error {
 // folded into the database later.
 func (t *Trail) journalWrite(events []Event) error {
 	now := t.now().UTC().Truncate(time.Microsecond)
-	var b []byte
+	b := make([]byte, 0, 160*len(events))
 	for i := range events {
 		if events[i].At.IsZero() {
 			events[i].At = now
@@ -133,7 +134,8 @@ func (t *Trail) journalWrite(events []Event) error {
 	if err := t.journal.write(b); err != nil {
 		return err
 	}
-	t.journalled = append(t.journalled, events...)
+	t.journalled = append(t.journalled, b...)
+	t.unfolded += len(events)
 	return nil
 }
 
@@ -196,30 +198,39 @@ func (t *Trail) appendTx(ctx context.Context, tx *sql.Tx, chain string, events [
 // insertChunk is how many events a statement writes.
 const insertChunk = 500
 
-// insert writes numbered and hashed events, insertChunk to a statement, compiled once per call.
-// On SQLite the statement says OR ROLLBACK: a failing row then ends the whole transaction (which
-// every caller rolls back on an error anyway), so SQLite keeps no statement journal of the pages
-// the statement changes — a journal that a fold of thousands of events spilled to a temporary
-// file, page after page.
+// insert writes numbered and hashed events, insertChunk to a statement. On SQLite the statement
+// says OR ROLLBACK: a failing row then ends the whole transaction (which every caller rolls back
+// on an error anyway), so SQLite keeps no statement journal of the pages the statement changes —
+// a journal that a fold of thousands of events spilled to a temporary file, page after page.
 func (t *Trail) insert(ctx context.Context, tx *sql.Tx, events []Event) error {
+	return execChunks(ctx, tx, len(events), insertChunk, t.insertSQL, func(args []any, i int) []any {
+		e := &events[i]
+		return append(args, e.Chain, e.Seq, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID,
+			e.Subject, e.Fields, e.Purpose, e.Detail, e.Hash)
+	})
+}
+
+// execChunks runs a multi-row statement over n rows, chunk rows at a time: the statement of a
+// whole chunk is compiled once per call, that of the last, shorter chunk once. add appends the
+// arguments of row i.
+func execChunks(ctx context.Context, tx *sql.Tx, n, chunk int, statement func(rows int) string, add func(args []any, i int) []any) error {
 	var full *sql.Stmt
-	for start := 0; start < len(events); start += insertChunk {
-		chunk := events[start:min(len(events), start+insertChunk)]
-		args := make([]any, 0, len(chunk)*13)
-		for i := range chunk {
-			e := &chunk[i]
-			args = append(args, e.Chain, e.Seq, e.At.UnixMicro(), e.UserID, e.Department, e.Action, e.Table, e.RowID,
-				e.Subject, e.Fields, e.Purpose, e.Detail, e.Hash)
+	var args []any
+	for start := 0; start < n; start += chunk {
+		end := min(n, start+chunk)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = add(args, i)
 		}
-		if len(chunk) < insertChunk {
-			if _, err := tx.ExecContext(ctx, t.insertSQL(len(chunk)), args...); err != nil {
+		if end-start < chunk {
+			if _, err := tx.ExecContext(ctx, statement(end-start), args...); err != nil {
 				return err
 			}
 			continue
 		}
 		if full == nil {
 			var err error
-			if full, err = tx.PrepareContext(ctx, t.insertSQL(insertChunk)); err != nil {
+			if full, err = tx.PrepareContext(ctx, statement(chunk)); err != nil {
 				return err
 			}
 			defer full.Close()

@@ -108,6 +108,26 @@ func TestBlindIndexIsTheKeyedHMACOfPlaceAndTerm(t *testing.T) {
 	wg.Wait()
 }
 
+// The HMACs Pseudonym reuses give the pseudonyms already in the audit trail: HMAC-SHA-256 of
+// "person:" and the id, under the pseudonym key, cut to 16 bytes — from several goroutines at once.
+func TestR16_PseudonymIsTheKeyedHMACOfThePersonID(t *testing.T) {
+	kr := testKeyring(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				id := int64(g*1000 + i)
+				m := hmac.New(sha256.New, kr.pseudonymKey)
+				m.Write([]byte("person:" + strconv.FormatInt(id, 10)))
+				if got, want := kr.Pseudonym(id), m.Sum(nil)[:16]; !bytes.Equal(got, want) {
+					t.Errorf("Pseudonym(%d) = %x, want %x", id, got, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func TestMasterKeyFileIsCreatedPrivateAndReread(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "vigie.key")
 	key, created, err := LoadOrCreateMasterKey(path)
