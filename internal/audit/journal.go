@@ -289,9 +289,11 @@ func (t *Trail) Flush(ctx context.Context) error {
 	t.foldMu.Lock()
 	defer t.foldMu.Unlock()
 	if t.retry == nil {
+		t.wmu.Lock() // no write to the file while it is moved aside
 		t.jmu.Lock()
 		if t.unfolded == 0 {
 			t.jmu.Unlock()
+			t.wmu.Unlock()
 			return nil
 		}
 		batch, gen := t.journalled, t.journal.gen
@@ -300,6 +302,7 @@ func (t *Trail) Flush(ctx context.Context) error {
 			t.journalled, t.unfolded = make([]byte, 0, cap(batch)), 0
 		}
 		t.jmu.Unlock()
+		t.wmu.Unlock()
 		if err != nil {
 			return err
 		}

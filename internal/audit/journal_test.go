@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,4 +121,79 @@ func TestR16_WhoAccessedCountsJournalledReadsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads("folded")
+}
+
+// TestR16_AReadTheJournalCannotTakeIsRefused: reads made together share one write to the journal;
+// when that write fails, every one of them is refused — the reader gets an error, not the data —
+// and none is counted or folded; once the journal takes writes again, reads are recorded.
+func TestR16_AReadTheJournalCannotTakeIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
+	path := filepath.Join(dir, "journal")
+	tr, err := New(ctx, d, time.Now, pseudonym, ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	read := func(id int64) error {
+		return tr.Append(ctx, Event{Department: "support", Action: ActionRead, Table: "persons", RowID: id, Subject: pseudonym(id)})
+	}
+	readMany := func(n int) (refused int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for range n {
+			wg.Go(func() {
+				if read(7) != nil {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return refused
+	}
+
+	writable := tr.journal.file
+	readOnly, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.wmu.Lock()
+	tr.journal.file = readOnly
+	tr.wmu.Unlock()
+	if refused := readMany(16); refused != 16 {
+		t.Errorf("%d of 16 reads refused while the journal takes no write", refused)
+	}
+	tr.wmu.Lock()
+	tr.journal.file = writable
+	tr.wmu.Unlock()
+	readOnly.Close()
+	if refused := readMany(16); refused != 0 {
+		t.Errorf("%d of 16 reads refused once the journal takes writes again", refused)
+	}
+
+	got, err := tr.WhoAccessed(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Count != 16 {
+		t.Errorf("before the fold, who accessed = %+v, want the 16 reads answered", got)
+	}
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := d.QueryRow(`SELECT count(*) FROM audit_events WHERE chain = 'access'`).Scan(&n); err != nil || n != 16 {
+		t.Errorf("%d read events folded (%v), want 16", n, err)
+	}
 }

@@ -31,13 +31,15 @@ type Trail struct {
 	wg   sync.WaitGroup
 	once sync.Once
 
-	journal    *journal   // nil: reads are committed to the database one call at a time
-	lock       *os.File   // the journal's lock, held while the trail is open
-	jmu        sync.Mutex // the journal file, journalled and unfolded
-	journalled []byte     // written to the journal, not yet folded: the file's records, free of pointers for the GC
-	unfolded   int        // how many events journalled holds
-	foldMu     sync.Mutex // one fold at a time
-	retry      []Event    // a batch whose fold failed, folded first
+	journal    *journal      // nil: reads are committed to the database one call at a time
+	lock       *os.File      // the journal's lock, held while the trail is open
+	wmu        sync.Mutex    // the journal file: one write, or a rotation, at a time
+	jmu        sync.Mutex    // journalled, unfolded and gathering
+	journalled []byte        // written to the journal, not yet folded: the file's records, free of pointers for the GC
+	unfolded   int           // how many events journalled holds
+	gathering  *journalBatch // reads waiting for the write in progress, to be written together after it
+	foldMu     sync.Mutex    // one fold at a time
+	retry      []Event       // a batch whose fold failed, folded first
 	retryGen   int64
 	foldConn   *sql.Conn // SQLite: the connection folds run on (foldTx)
 }
@@ -118,25 +120,53 @@ func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	return t.journalWrite(events)
 }
 
-// journalWrite writes a batch to the journal in one system call; the events are durable, and
-// folded into the database later.
+// journalBatch gathers the records of reads made while the journal is being written, so that one
+// system call writes them all (group commit): the first read of a batch writes it, the others
+// wait for its outcome.
+type journalBatch struct {
+	records []byte
+	events  int
+	written chan struct{} // closed once the write is done; err is its outcome
+	err     error
+}
+
+// journalWrite writes events to the journal and returns once they are in it: durable, and folded
+// into the database later.
 func (t *Trail) journalWrite(events []Event) error {
 	now := t.now().UTC().Truncate(time.Microsecond)
-	b := make([]byte, 0, 160*len(events))
+	t.jmu.Lock()
+	b := t.gathering
+	first := b == nil
+	if first {
+		b = &journalBatch{written: make(chan struct{})}
+		t.gathering = b
+	}
 	for i := range events {
 		if events[i].At.IsZero() {
 			events[i].At = now
 		}
-		b = appendJournalRecord(b, &events[i])
+		b.records = appendJournalRecord(b.records, &events[i])
 	}
+	b.events += len(events)
+	t.jmu.Unlock()
+	if !first {
+		<-b.written
+		return b.err
+	}
+	t.wmu.Lock()
 	t.jmu.Lock()
-	defer t.jmu.Unlock()
-	if err := t.journal.write(b); err != nil {
-		return err
+	t.gathering = nil // the reads that come now gather for the next write
+	t.jmu.Unlock()
+	b.err = t.journal.write(b.records)
+	if b.err == nil {
+		t.jmu.Lock()
+		t.journalled = append(t.journalled, b.records...)
+		t.unfolded += b.events
+		t.jmu.Unlock()
 	}
-	t.journalled = append(t.journalled, b...)
-	t.unfolded += len(events)
-	return nil
+	t.wmu.Unlock()
+	close(b.written)
+	return b.err
 }
 
 // AppendTx writes events to the record chain inside the caller's transaction.
