@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"strconv"
 	"syscall"
@@ -118,24 +119,33 @@ func readJournal(path string) (int64, []Event, error) {
 // repeated (departments, actions, tables, field lists), are allocated once per call.
 func decodeJournal(data []byte) ([]Event, error) {
 	n := 0
-	for rest := data; len(rest) >= 4 && uint64(len(rest)-4) >= uint64(binary.BigEndian.Uint32(rest)); n++ {
-		rest = rest[4+binary.BigEndian.Uint32(rest):]
+	for range journalRecords(data) {
+		n++
 	}
 	events := make([]Event, 0, n)
 	texts := map[string]string{}
-	for len(data) >= 4 {
-		n := binary.BigEndian.Uint32(data)
-		if uint64(len(data)-4) < uint64(n) {
-			break
-		}
-		e, err := decodeJournalRecord(data[4:4+n], texts)
+	for rec := range journalRecords(data) {
+		e, err := decodeJournalRecord(rec, texts)
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, e)
-		data = data[4+n:]
 	}
 	return events, nil
+}
+
+// journalRecords yields the records of journal data, without their length; a record cut short
+// ends it.
+func journalRecords(data []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(data) >= 4 {
+			n := binary.BigEndian.Uint32(data)
+			if uint64(len(data)-4) < uint64(n) || !yield(data[4:4+n]) {
+				return
+			}
+			data = data[4+n:]
+		}
+	}
 }
 
 // decodeJournalRecord reverses encode for the fields a journal record carries; texts interns the
