@@ -138,7 +138,7 @@ func (t *Trail) journalWrite(events []Event) error {
 	b := t.gathering
 	first := b == nil
 	if first {
-		b = &journalBatch{written: make(chan struct{})}
+		b = &journalBatch{records: make([]byte, 0, 1024), written: make(chan struct{})} // a few reads' records
 		t.gathering = b
 	}
 	for i := range events {
