@@ -12,20 +12,28 @@ import (
 	"vigie/internal/db"
 )
 
+// migratedSQLite is an empty, migrated SQLite database in a directory of the test's own, where
+// the journal goes too.
+func migratedSQLite(t *testing.T) (*db.DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := db.Open(context.Background(), filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d, dir
+}
+
 // TestR16_JournalIsFoldedExactlyOnce: reads journalled by a process that died before folding them
 // are folded at the next start, and a journal already folded (a crash between the fold's commit
 // and the removal of its file) is not folded twice.
 func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d, dir := migratedSQLite(t)
 	signer := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
 	path := filepath.Join(dir, "journal")
@@ -87,15 +95,7 @@ func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
 // my data" at once, and count once — before the fold and after it.
 func TestR16_WhoAccessedCountsJournalledReadsOnce(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d, dir := migratedSQLite(t)
 	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
 	tr, err := New(ctx, d, time.Now, pseudonym, ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), filepath.Join(dir, "journal"))
 	if err != nil {
@@ -128,15 +128,7 @@ func TestR16_WhoAccessedCountsJournalledReadsOnce(t *testing.T) {
 // and none is counted or folded; once the journal takes writes again, reads are recorded.
 func TestR16_AReadTheJournalCannotTakeIsRefused(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	d, err := db.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d, dir := migratedSQLite(t)
 	pseudonym := func(id int64) []byte { return []byte{byte(id)} }
 	path := filepath.Join(dir, "journal")
 	tr, err := New(ctx, d, time.Now, pseudonym, ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), path)
