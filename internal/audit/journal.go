@@ -309,6 +309,7 @@ func (t *Trail) Flush(ctx context.Context) error {
 		batch, gen := t.journalled, t.journal.gen
 		err := t.journal.rotate()
 		if err == nil {
+			t.retry, t.retryGen = batch, gen
 			t.journalled, t.unfolded = make([]byte, 0, cap(batch)), 0
 		}
 		t.jmu.Unlock()
@@ -316,14 +317,14 @@ func (t *Trail) Flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if t.retry, err = decodeJournal(batch); err != nil {
-			return fmt.Errorf("audit: journal: %w", err)
-		}
-		t.retryGen = gen
 	}
 	// A batch that fails to fold stays in PATH.folding and in retry, and is folded before any
 	// other: the folding file is never overwritten.
-	if err := t.foldEvents(ctx, t.retryGen, t.retry); err != nil {
+	events, err := decodeJournal(t.retry)
+	if err != nil {
+		return fmt.Errorf("audit: journal: %w", err)
+	}
+	if err := t.foldEvents(ctx, t.retryGen, events); err != nil {
 		return err
 	}
 	t.retry = nil

@@ -63,26 +63,23 @@ func (t *Trail) WhoAccessed(ctx context.Context, personID int64) ([]Access, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
 	}
-	for i := range t.retry {
-		if e := &t.retry[i]; bytes.Equal(e.Subject, subject) {
-			count(e.Department, e.Action, e.At)
-		}
-	}
 	t.jmu.Lock()
 	journalled := t.journalled // only ever appended to: what is there now stays as it is
 	t.jmu.Unlock()
 	// Only the records that hold the pseudonym's bytes are decoded: the journal may hold
 	// thousands of reads of other persons.
-	for rec := range journalRecords(journalled) {
-		if !bytes.Contains(rec, subject) {
-			continue
-		}
-		e, err := decodeJournalRecord(rec, map[string]string{})
-		if err != nil {
-			return nil, fmt.Errorf("audit: who accessed: %w", err)
-		}
-		if bytes.Equal(e.Subject, subject) {
-			count(e.Department, e.Action, e.At)
+	for _, pending := range [][]byte{t.retry, journalled} {
+		for rec := range journalRecords(pending) {
+			if !bytes.Contains(rec, subject) {
+				continue
+			}
+			e, err := decodeJournalRecord(rec, map[string]string{})
+			if err != nil {
+				return nil, fmt.Errorf("audit: who accessed: %w", err)
+			}
+			if bytes.Equal(e.Subject, subject) {
+				count(e.Department, e.Action, e.At)
+			}
 		}
 	}
 	out := make([]Access, 0, len(counts))

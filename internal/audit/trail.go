@@ -39,7 +39,7 @@ type Trail struct {
 	unfolded   int           // how many events journalled holds
 	gathering  *journalBatch // reads waiting for the write in progress, to be written together after it
 	foldMu     sync.Mutex    // one fold at a time
-	retry      []Event       // a batch whose fold failed, folded first
+	retry      []byte        // the records of the batch being folded, or whose fold failed: folded first
 	retryGen   int64
 	foldConn   *sql.Conn // SQLite: the connection folds run on (foldTx)
 }

@@ -167,7 +167,11 @@ func (k *Keyring) OpenSecret(place string, sealed []byte) ([]byte, error) {
 	return secret, nil
 }
 
-func personAAD(id int64) []byte { return strconv.AppendInt([]byte("person:"), id, 10) }
+func personAAD(id int64) []byte { return appendPersonAAD(nil, id) }
+
+func appendPersonAAD(b []byte, id int64) []byte {
+	return strconv.AppendInt(append(b, "person:"...), id, 10)
+}
 
 // SubjectKey encrypts and decrypts one person's fields.
 type SubjectKey struct {
@@ -285,7 +289,7 @@ func (k *Keyring) Pseudonym(personID int64) []byte {
 		m = hmac.New(sha256.New, k.pseudonymKey)
 	}
 	var in [32]byte
-	m.Write(strconv.AppendInt(append(in[:0], "person:"...), personID, 10))
+	m.Write(appendPersonAAD(in[:0], personID))
 	var sum [sha256.Size]byte
 	out := m.Sum(sum[:0])
 	m.Reset()
