@@ -346,9 +346,9 @@ func (t *Trail) folder() {
 	}
 }
 
-// foldEvery is long because a fold costs by the page more than by the event: the subject index
-// takes events at random places, and each of its pages a fold touches is written (to the WAL, then
-// to the file) once however many events land on it; and each commit makes every other connection
-// drop its page cache. The price: a fold holds the write lock while it inserts — under the bench's
-// full load, up to a second every 2 s, against 0.1 to 0.3 s every 200 ms — and writers wait.
+// foldEvery is long because a fold costs by the page more than by the event: the reads counted
+// by day (days.go) are keyed by pseudonym, so a fold's counts land at random places, and each page
+// a fold touches is written (to the WAL, then to the file) once however many events land on it;
+// and each commit makes every other connection drop its page cache. The price: a fold holds the
+// write lock while it inserts, and writers wait.
 const foldEvery = 2 * time.Second
