@@ -253,7 +253,7 @@ func (t *Trail) foldEvents(ctx context.Context, gen int64, events []Event) error
 const foldCacheKiB = 64 << 10
 
 // foldTx runs a fold's transaction. On SQLite it runs on a connection kept for folding, whose
-// page cache keeps the index pages folds write from one fold to the next (the subject index is
+// page cache keeps the pages folds write from one fold to the next (the reads counted by day are
 // written at random): with the default cache, a fold read most of them back from the file and
 // spilled them to the WAL before its commit. Another connection's commit empties that cache, so
 // this helps most where reads outnumber writes. PostgreSQL caches pages in the server.
