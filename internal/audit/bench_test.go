@@ -4,10 +4,10 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"vigie/internal/record"
 
 	"vigie/internal/app/apptest"
 	"vigie/internal/audit"
+	"vigie/internal/record"
 )
 
 // BenchmarkAppendRead is the cost of recording one read from many concurrent requests, through
