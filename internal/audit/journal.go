@@ -310,7 +310,7 @@ func (t *Trail) Flush(ctx context.Context) error {
 		err := t.journal.rotate()
 		if err == nil {
 			t.retry, t.retryGen = batch, gen
-			t.journalled, t.unfolded = make([]byte, 0, cap(batch)), 0
+			t.journalled, t.unfolded = make([]byte, 0, len(batch)), 0 // room for as many reads as the last fold had
 		}
 		t.jmu.Unlock()
 		t.wmu.Unlock()
