@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"vigie/docs/guides"
 )
@@ -36,10 +35,9 @@ func (s *server) parseGuideTemplates() error {
 		}
 		s.pages[name] = t
 	}
-	if _, err := loadGuides(); err != nil {
-		return err
-	}
-	return nil
+	var err error
+	s.guides, err = renderGuides()
+	return err
 }
 
 // guideRoutes adds the help pages to the route table: every staff member may read every guide.
@@ -61,8 +59,9 @@ type guideDoc struct {
 
 type guideHeading struct{ ID, Text string }
 
-// loadGuides renders every guide once: they are embedded, so they never change while Vigie runs.
-var loadGuides = sync.OnceValues(func() (map[string]*guideDoc, error) {
+// renderGuides renders every guide, once when the server starts: they are embedded, so they never
+// change while Vigie runs.
+func renderGuides() (map[string]*guideDoc, error) {
 	docs := map[string]*guideDoc{}
 	for _, g := range guides.All {
 		src, err := fs.ReadFile(guides.FS(), g.Slug+".md")
@@ -77,7 +76,7 @@ var loadGuides = sync.OnceValues(func() (map[string]*guideDoc, error) {
 		docs[g.Slug] = d
 	}
 	return docs, nil
-})
+}
 
 type helpEntry struct {
 	*guideDoc
@@ -85,20 +84,20 @@ type helpEntry struct {
 	Own            bool
 }
 
+// helpEntry is a guide as the reader sees it: whose it is, and whether it is the reader's own.
+func (s *server) helpEntry(d *guideDoc, st *session) helpEntry {
+	e := helpEntry{guideDoc: d, Own: d.Department == st.User.Department}
+	if dep, ok := s.dict.Department(d.Department); ok {
+		e.DepartmentName = dep.Name
+	}
+	return e
+}
+
 // helpIndex lists the guides, the reader's own first.
 func (s *server) helpIndex(w http.ResponseWriter, r *http.Request, st *session) {
-	docs, err := loadGuides()
-	if err != nil {
-		s.fail(w, r, st, err)
-		return
-	}
 	var entries []helpEntry
 	for _, g := range guides.All {
-		e := helpEntry{guideDoc: docs[g.Slug], Own: g.Department == st.User.Department}
-		if d, ok := s.dict.Department(g.Department); ok {
-			e.DepartmentName = d.Name
-		}
-		entries = append(entries, e)
+		entries = append(entries, s.helpEntry(s.guides[g.Slug], st))
 	}
 	slices.SortStableFunc(entries, func(a, b helpEntry) int {
 		switch {
@@ -114,21 +113,12 @@ func (s *server) helpIndex(w http.ResponseWriter, r *http.Request, st *session) 
 
 // helpGuide shows one guide.
 func (s *server) helpGuide(w http.ResponseWriter, r *http.Request, st *session) {
-	docs, err := loadGuides()
-	if err != nil {
-		s.fail(w, r, st, err)
-		return
-	}
-	d, ok := docs[r.PathValue("role")]
+	d, ok := s.guides[r.PathValue("role")]
 	if !ok {
 		s.notFound(w, r, st)
 		return
 	}
-	e := helpEntry{guideDoc: d, Own: d.Department == st.User.Department}
-	if dep, ok := s.dict.Department(d.Department); ok {
-		e.DepartmentName = dep.Name
-	}
-	s.render(w, r, st, http.StatusOK, "guide", d.Title, e)
+	s.render(w, r, st, http.StatusOK, "guide", d.Title, s.helpEntry(d, st))
 }
 
 var guideImageName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.png$`)

@@ -49,7 +49,7 @@ func TestGuideMarkdownIsEscaped(t *testing.T) {
 // TestEveryGuideRenders: each embedded guide has a title, a lead, its tasks and only images of
 // its own folder.
 func TestEveryGuideRenders(t *testing.T) {
-	docs, err := loadGuides()
+	docs, err := renderGuides()
 	if err != nil {
 		t.Fatal(err)
 	}

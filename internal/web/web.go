@@ -88,6 +88,8 @@ type server struct {
 	res       map[string]*resource
 	// portalLimit counts each client's code requests and sign-in attempts on the privacy portal.
 	portalLimit *rights.Limiter
+	// guides are the help pages, rendered from docs/guides at start (guides.go), by slug.
+	guides map[string]*guideDoc
 }
 
 // New returns the staff web interface: every path that is not the API's.
