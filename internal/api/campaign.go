@@ -15,9 +15,6 @@ import (
 // signed withdrawal link; this handler lets the department through before a body is read, decodes,
 // and maps the refusals to the fields and rules they name. A refused campaign queues nothing.
 
-// campaignDepartment is the only department that sends campaigns; the service checks it again.
-const campaignDepartment = "prospection"
-
 const campaignForbidden = "réservé au service prospection : les campagnes sont envoyées par le service prospection"
 
 // NewCampaign is a campaign as the API receives it: one subject and one text for everyone.
@@ -39,7 +36,7 @@ type CampaignResult struct {
 // answers 202 with the counts, the messages leaving through the outbox.
 func (h *Handler) sendCampaign(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	if c.actor.Department != campaignDepartment {
+	if c.actor.Department != campaign.Department { // before the body is read; the service checks it again
 		writeError(w, http.StatusForbidden, "forbidden", campaignForbidden, nil)
 		return
 	}

@@ -25,6 +25,9 @@ import (
 // Purpose is the consent a campaign needs.
 const Purpose = "prospection_email"
 
+// Department is the only department that sends campaigns.
+const Department = "prospection"
+
 // Targets lists, in id order after the cursor, the persons the purpose may reach right now.
 type Targets interface {
 	Targets(ctx context.Context, purpose string, after int64, limit int) ([]int64, error)
@@ -86,7 +89,7 @@ const page = 500
 // event, and each address is read through the governed store, so each read is audited.
 func (s *Service) Send(ctx context.Context, by record.Actor, c Campaign) (Result, error) {
 	var res Result
-	if by.Department != "prospection" {
+	if by.Department != Department {
 		return res, &record.ForbiddenError{Table: "outbox", Reason: "les campagnes sont envoyées par le service prospection"}
 	}
 	if !s.mail.Prospects() {
