@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"vigie/internal/db"
 )
 
 // The access chain has no index by person: an index over every read ever logged takes each new
@@ -58,20 +56,8 @@ func (t *Trail) countAccessDays(ctx context.Context, tx *sql.Tx, events []Event)
 
 // accessDaysSQL is the upsert of n per-day counts.
 func (t *Trail) accessDaysSQL(n int) string {
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO audit_access_days (subject, day, department, action, events) VALUES ")
-	for i := range n {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		if t.db.Dialect == db.SQLite {
-			sb.WriteString("(?,?,?,?,?)")
-		} else {
-			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d)", 5*i+1, 5*i+2, 5*i+3, 5*i+4, 5*i+5)
-		}
-	}
-	sb.WriteString(" ON CONFLICT (subject, day, department, action) DO UPDATE SET events = audit_access_days.events + excluded.events")
-	return sb.String()
+	return "INSERT INTO audit_access_days (subject, day, department, action, events) VALUES " + t.db.Values(n, 5) +
+		" ON CONFLICT (subject, day, department, action) DO UPDATE SET events = audit_access_days.events + excluded.events"
 }
 
 // recountAccessDays brings the counts back in line with the access chain after a purge of its

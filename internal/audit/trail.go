@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -274,30 +273,12 @@ func execChunks(ctx context.Context, tx *sql.Tx, n, chunk int, statement func(ro
 
 // insertSQL is the statement that inserts n events.
 func (t *Trail) insertSQL(n int) string {
-	var sb strings.Builder
+	verb := "INSERT"
 	if t.db.Dialect == db.SQLite {
-		sb.WriteString("INSERT OR ROLLBACK")
-	} else {
-		sb.WriteString("INSERT")
+		verb = "INSERT OR ROLLBACK"
 	}
-	sb.WriteString(" INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash) VALUES ")
-	for i := range n * 13 {
-		switch {
-		case i == 0:
-			sb.WriteByte('(')
-		case i%13 == 0:
-			sb.WriteString("),(")
-		default:
-			sb.WriteByte(',')
-		}
-		if t.db.Dialect == db.SQLite {
-			sb.WriteByte('?') // numbered parameters are looked up by name on SQLite: slow in long statements
-		} else {
-			sb.WriteString("$" + strconv.Itoa(i+1))
-		}
-	}
-	sb.WriteByte(')')
-	return sb.String()
+	return verb + " INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash) VALUES " +
+		t.db.Values(n, 13)
 }
 
 // LoadOrCreateSigningKey reads the Ed25519 key that signs checkpoints, or creates it (mode 0600).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -124,4 +125,30 @@ func (d *DB) Serialise(ctx context.Context, tx *sql.Tx, key int64) error {
 		return fmt.Errorf("db: lock: %w", err)
 	}
 	return nil
+}
+
+// Values writes the placeholders of a multi-row VALUES list: rows rows of cols values each, in
+// the order the arguments are given. SQLite gets "?": it looks numbered parameters up by name,
+// scanning the statement's list for each, which costs the square in a long statement.
+func (d *DB) Values(rows, cols int) string {
+	var b strings.Builder
+	for i := range rows * cols {
+		switch {
+		case i == 0:
+			b.WriteByte('(')
+		case i%cols == 0:
+			b.WriteString("),(")
+		default:
+			b.WriteByte(',')
+		}
+		if d.Dialect == SQLite {
+			b.WriteByte('?')
+		} else {
+			b.WriteString("$" + strconv.Itoa(i+1))
+		}
+	}
+	if rows*cols > 0 {
+		b.WriteByte(')')
+	}
+	return b.String()
 }
