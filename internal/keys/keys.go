@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -279,6 +280,21 @@ func (k *Keyring) Sign(place string, msg []byte) []byte {
 	m.Write(msg)
 	return m.Sum(nil)
 }
+
+// LinkToken is the token of a link Vigie sends and later takes back (a withdrawal, a quote's
+// result, a prospect's "keep in touch"): the first 18 bytes of Sign, in URL-safe base64.
+func (k *Keyring) LinkToken(place string, msg []byte) string {
+	return base64.RawURLEncoding.EncodeToString(k.Sign(place, msg)[:linkTokenBytes])
+}
+
+// CheckLinkToken verifies a link's token in constant time.
+func (k *Keyring) CheckLinkToken(place string, msg []byte, token string) bool {
+	got, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil && hmac.Equal(got, k.Sign(place, msg)[:linkTokenBytes])
+}
+
+// linkTokenBytes keeps a link short: 144 bits of HMAC are out of reach of forgery.
+const linkTokenBytes = 18
 
 // Pseudonym is how the audit trail names a person: a keyed HMAC of the id. It reveals nothing
 // without the master key, stays the same for the person's whole history, and erasing the person

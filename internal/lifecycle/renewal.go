@@ -2,9 +2,7 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/hmac"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,7 +23,7 @@ var (
 // RenewalToken signs the "keep in touch" link of a prospect's renewal message: an HMAC under a key
 // derived for this use only, so that the link proves it came from the message and names no one.
 func (e *Engine) RenewalToken(personID int64) string {
-	return base64.RawURLEncoding.EncodeToString(e.renewalMAC(personID))
+	return e.keys.LinkToken(renewalPlace, []byte(strconv.FormatInt(personID, 10)))
 }
 
 // renewalLink is the prospect's "stay in touch" link on the public site, "" when its address is not
@@ -40,13 +38,10 @@ func (e *Engine) renewalLink(personID int64) string {
 
 // CheckRenewalToken verifies a "keep in touch" link in constant time.
 func (e *Engine) CheckRenewalToken(personID int64, token string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(token)
-	return personID > 0 && err == nil && hmac.Equal(got, e.renewalMAC(personID))
+	return personID > 0 && e.keys.CheckLinkToken(renewalPlace, []byte(strconv.FormatInt(personID, 10)), token)
 }
 
-func (e *Engine) renewalMAC(personID int64) []byte {
-	return e.keys.Sign("renewal-keep-in-touch", []byte(strconv.FormatInt(personID, 10)))[:18]
-}
+const renewalPlace = "renewal-keep-in-touch"
 
 // KeepInTouch records that a prospect answered the renewal message by asking to stay in touch
 // (R33: a click counts as a contact, an opened e-mail does not). The last contact becomes now, so

@@ -2,9 +2,7 @@ package quoting
 
 import (
 	"context"
-	"crypto/hmac"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strconv"
@@ -256,13 +254,12 @@ func factsAt(person, quote map[string]string, now time.Time) Facts {
 // ResultToken lets the person who submitted the form come back to their result and ask for a
 // human review, without an account: an HMAC of the quote id under a key of its own.
 func (s *Service) ResultToken(quoteID int64) string {
-	return base64.RawURLEncoding.EncodeToString(s.keys.Sign("quote-result", []byte(strconv.FormatInt(quoteID, 10)))[:18])
+	return s.keys.LinkToken("quote-result", []byte(strconv.FormatInt(quoteID, 10)))
 }
 
 // CheckResultToken verifies a result link in constant time.
 func (s *Service) CheckResultToken(quoteID int64, token string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil && hmac.Equal(got, s.keys.Sign("quote-result", []byte(strconv.FormatInt(quoteID, 10)))[:18])
+	return s.keys.CheckLinkToken("quote-result", []byte(strconv.FormatInt(quoteID, 10)), token)
 }
 
 // ErrBadToken is a result link that was not issued by Vigie for this quote.
