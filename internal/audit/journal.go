@@ -17,23 +17,35 @@ import (
 	"vigie/internal/db"
 )
 
-// The access journal makes a read durable without a database commit per read: Append writes the
-// read's events to a local append-only file (one write per call) before the reader is answered,
-// and a folder moves the journalled events into the database's access chain in large
+// The access journal makes a read durable without a database commit per read: Append copies the
+// read's events into a local append-only file mapped in memory (no system call) before the reader
+// is answered, and a folder moves the journalled events into the database's access chain in large
 // batches. A crash loses nothing that was answered: at start the journal is folded first.
-// The journal survives a killed process (the data is in the kernel once written); like SQLite in
-// WAL mode with synchronous=NORMAL, it does not claim to survive a power cut.
+// The journal survives a killed process (a shared mapping's pages belong to the kernel's page
+// cache as soon as they are written); like SQLite in WAL mode with synchronous=NORMAL, it does not
+// claim to survive a power cut.
 //
 // Files: PATH is the current journal; PATH.folding holds the batch being folded. Each starts
 // with its generation; the generation last folded is kept in the database (settings), in the
-// fold's own transaction, so a batch is folded once even if the process dies mid-way.
+// fold's own transaction, so a batch is folded once even if the process dies mid-way. The file
+// is longer than what it holds, its tail zeros: a zero length ends its records.
 type journal struct {
 	path string
 	file *os.File
 	gen  int64
+	data []byte // the file, mapped: its first size bytes are written
+	size int
+	// reserve gives the file the disk blocks of bytes [from, to): a page of a shared mapping that
+	// had none, written when the disk is full, would kill the process (SIGBUS) where a write
+	// returns an error.
+	reserve func(f *os.File, from, to int64) error
 }
 
 const journalSetting = "audit_journal_folded"
+
+// journalInitialSize is the mapping a new journal starts with; it doubles when full. A fold every
+// two seconds of a few thousand reads a second fills about a megabyte.
+const journalInitialSize = 1 << 20
 
 // lockJournal takes PATH.lock for the life of the process: one process per journal, and the
 // journal of a process is only recovered once that process is gone.
@@ -49,43 +61,90 @@ func lockJournal(path string) (*os.File, error) {
 	return f, nil
 }
 
-// openJournal starts a generation of the journal; the caller holds the journal's lock.
-func openJournal(path string, gen int64) (*journal, error) {
+// openJournal starts a generation of the journal, of size bytes; the caller holds the journal's
+// lock.
+func openJournal(path string, gen int64, size int, reserve func(*os.File, int64, int64) error) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open journal: %w", err)
 	}
-	if _, err := f.Write(binary.BigEndian.AppendUint64(nil, uint64(gen))); err != nil {
+	j := &journal{path: path, file: f, gen: gen, size: 8, reserve: reserve}
+	if err := j.mapTo(max(size, journalInitialSize)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("audit: write journal: %w", err)
+		return nil, err
 	}
-	return &journal{path: path, file: f, gen: gen}, nil
+	binary.BigEndian.PutUint64(j.data, uint64(gen))
+	return j, nil
 }
 
-// write appends encoded events in one system call.
-func (j *journal) write(b []byte) error {
-	if _, err := j.file.Write(b); err != nil {
-		return fmt.Errorf("audit: write journal: %w", err)
+// reserveBlocks allocates a file's blocks, writing zeros where the file system cannot allocate.
+func reserveBlocks(f *os.File, from, to int64) error {
+	err := syscall.Fallocate(int(f.Fd()), 0, from, to-from)
+	if errors.Is(err, syscall.EOPNOTSUPP) {
+		err = nil
+		zeros := make([]byte, 64<<10)
+		for off := from; off < to && err == nil; off += int64(len(zeros)) {
+			_, err = f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off)
+		}
 	}
+	return err
+}
+
+// mapTo grows the file to size bytes and maps it again.
+func (j *journal) mapTo(size int) error {
+	if err := j.reserve(j.file, int64(len(j.data)), int64(size)); err != nil {
+		return fmt.Errorf("audit: grow journal: %w", err)
+	}
+	data, err := syscall.Mmap(int(j.file.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("audit: map journal: %w", err)
+	}
+	if j.data != nil {
+		syscall.Munmap(j.data)
+	}
+	j.data = data
 	return nil
 }
 
-// rotate moves the current file aside for folding and starts the next generation.
+// write appends encoded records. Their first length is written last: a process killed in the
+// middle of the copy leaves a zero there, and the journal ends before them.
+func (j *journal) write(b []byte) error {
+	if len(b) < 4 {
+		return nil
+	}
+	if j.size+len(b) > len(j.data) {
+		if err := j.mapTo(max(2*len(j.data), j.size+len(b))); err != nil {
+			return err
+		}
+	}
+	copy(j.data[j.size+4:], b[4:])
+	copy(j.data[j.size:j.size+4], b[:4])
+	j.size += len(b)
+	return nil
+}
+
+// rotate moves the current file aside for folding and starts the next generation, as large.
 func (j *journal) rotate() error {
 	if err := os.Rename(j.path, j.path+".folding"); err != nil {
 		return fmt.Errorf("audit: rotate journal: %w", err)
 	}
-	j.file.Close()
-	next, err := openJournal(j.path, j.gen+1)
+	next, err := openJournal(j.path, j.gen+1, len(j.data), j.reserve)
 	if err != nil {
 		return err
 	}
+	j.unmap()
 	*j = *next
 	return nil
 }
 
-func (j *journal) close() {
+func (j *journal) unmap() {
+	syscall.Munmap(j.data)
+	j.data = nil
 	j.file.Close()
+}
+
+func (j *journal) close() {
+	j.unmap()
 	os.Remove(j.path)
 }
 
@@ -134,13 +193,13 @@ func decodeJournal(data []byte) ([]Event, error) {
 	return events, nil
 }
 
-// journalRecords yields the records of journal data, without their length; a record cut short
-// ends it.
+// journalRecords yields the records of journal data, without their length; a zero length (the
+// file's unwritten tail) or a record cut short ends it.
 func journalRecords(data []byte) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
 		for len(data) >= 4 {
 			n := binary.BigEndian.Uint32(data)
-			if uint64(len(data)-4) < uint64(n) || !yield(data[4:4+n]) {
+			if n == 0 || uint64(len(data)-4) < uint64(n) || !yield(data[4:4+n]) {
 				return
 			}
 			data = data[4+n:]
@@ -299,11 +358,9 @@ func (t *Trail) Flush(ctx context.Context) error {
 	t.foldMu.Lock()
 	defer t.foldMu.Unlock()
 	if t.retry == nil {
-		t.wmu.Lock() // no write to the file while it is moved aside
 		t.jmu.Lock()
 		if t.unfolded == 0 {
 			t.jmu.Unlock()
-			t.wmu.Unlock()
 			return nil
 		}
 		batch, gen := t.journalled, t.journal.gen
@@ -313,7 +370,6 @@ func (t *Trail) Flush(ctx context.Context) error {
 			t.journalled, t.unfolded = make([]byte, 0, len(batch)), 0 // room for as many reads as the last fold had
 		}
 		t.jmu.Unlock()
-		t.wmu.Unlock()
 		if err != nil {
 			return err
 		}

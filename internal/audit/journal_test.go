@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +64,7 @@ func TestR16_JournalIsFoldedExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.journal.file.Close()
+	first.journal.unmap()
 	first.lock.Close()
 	if count() != 0 {
 		t.Fatal("events reached the database before any fold")
@@ -123,9 +126,9 @@ func TestR16_WhoAccessedCountsJournalledReadsOnce(t *testing.T) {
 	reads("folded")
 }
 
-// TestR16_AReadTheJournalCannotTakeIsRefused: reads made together share one write to the journal;
-// when that write fails, every one of them is refused — the reader gets an error, not the data —
-// and none is counted or folded; once the journal takes writes again, reads are recorded.
+// TestR16_AReadTheJournalCannotTakeIsRefused: when the journal is full and cannot grow (a full
+// disk), every read is refused — the reader gets an error, not the data — and none is counted or
+// folded; once the journal can grow again, reads are recorded.
 func TestR16_AReadTheJournalCannotTakeIsRefused(t *testing.T) {
 	ctx := context.Background()
 	d, dir := migratedSQLite(t)
@@ -155,37 +158,99 @@ func TestR16_AReadTheJournalCannotTakeIsRefused(t *testing.T) {
 		return refused
 	}
 
-	writable := tr.journal.file
-	readOnly, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	tr.jmu.Lock()
+	grow := tr.journal.reserve
+	tr.journal.reserve = func(*os.File, int64, int64) error { return syscall.ENOSPC }
+	tr.jmu.Unlock()
+	accepted := 0
+	for read(7) == nil {
+		accepted++
 	}
-	tr.wmu.Lock()
-	tr.journal.file = readOnly
-	tr.wmu.Unlock()
 	if refused := readMany(16); refused != 16 {
-		t.Errorf("%d of 16 reads refused while the journal takes no write", refused)
+		t.Errorf("%d of 16 reads refused while the journal cannot grow", refused)
 	}
-	tr.wmu.Lock()
-	tr.journal.file = writable
-	tr.wmu.Unlock()
-	readOnly.Close()
+	tr.jmu.Lock()
+	tr.journal.reserve = grow
+	tr.jmu.Unlock()
 	if refused := readMany(16); refused != 0 {
-		t.Errorf("%d of 16 reads refused once the journal takes writes again", refused)
+		t.Errorf("%d of 16 reads refused once the journal can grow again", refused)
+	}
+	// What a restart would fold: the file, grown, holds every read answered.
+	if _, events, err := readJournal(path); err != nil || len(events) != accepted+16 {
+		t.Errorf("the journal file holds %d reads (%v), want %d", len(events), err, accepted+16)
 	}
 
 	got, err := tr.WhoAccessed(ctx, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Count != 16 {
-		t.Errorf("before the fold, who accessed = %+v, want the 16 reads answered", got)
+	if want := accepted + 16; len(got) != 1 || got[0].Count != want {
+		t.Errorf("before the fold, who accessed = %+v, want the %d reads answered", got, want)
 	}
 	if err := tr.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := d.QueryRow(`SELECT count(*) FROM audit_events WHERE chain = 'access'`).Scan(&n); err != nil || n != 16 {
-		t.Errorf("%d read events folded (%v), want 16", n, err)
+	if err := d.QueryRow(`SELECT count(*) FROM audit_events WHERE chain = 'access'`).Scan(&n); err != nil || n != accepted+16 {
+		t.Errorf("%d read events folded (%v), want %d", n, err, accepted+16)
+	}
+}
+
+// TestR16_AJournalEndsAtItsLastWholeRecord: the journal file is longer than what it holds; what a
+// process killed in the middle of a write leaves — the records copied but their length not yet
+// written, or a file cut inside a record — was never acknowledged, and reading the journal back
+// stops before it, with every record acknowledged before.
+func TestR16_AJournalEndsAtItsLastWholeRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	j, err := openJournal(path, 3, journalInitialSize, reserveBlocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offsets []int
+	for id := range int64(3) {
+		offsets = append(offsets, j.size)
+		if err := j.write(appendJournalRecord(nil, &Event{At: time.UnixMicro(1), Department: "devis", Action: ActionRead, Table: "persons", RowID: id + 1, Subject: []byte{byte(id + 1)}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := j.size
+	j.unmap()
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole) != journalInitialSize {
+		t.Fatalf("journal file of %d bytes, want %d reserved", len(whole), journalInitialSize)
+	}
+	for _, tc := range []struct {
+		name string
+		file func() []byte
+		want []int64 // row ids read back
+	}{
+		{"every write done, the tail zeros", func() []byte { return whole }, []int64{1, 2, 3}},
+		{"killed after copying the last record, before its length", func() []byte {
+			b := bytes.Clone(whole)
+			copy(b[offsets[2]:], []byte{0, 0, 0, 0})
+			return b
+		}, []int64{1, 2}},
+		{"file cut inside the last record", func() []byte { return whole[:end-3] }, []int64{1, 2}},
+		{"file cut inside the first length", func() []byte { return whole[:offsets[0]+2] }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, tc.file(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			gen, events, err := readJournal(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, e := range events {
+				got = append(got, e.RowID)
+			}
+			if gen != 3 || !slices.Equal(got, tc.want) {
+				t.Errorf("generation %d, rows %v; want generation 3, rows %v", gen, got, tc.want)
+			}
+		})
 	}
 }

@@ -30,15 +30,13 @@ type Trail struct {
 	wg   sync.WaitGroup
 	once sync.Once
 
-	journal    *journal      // nil: reads are committed to the database one call at a time
-	lock       *os.File      // the journal's lock, held while the trail is open
-	wmu        sync.Mutex    // the journal file: one write, or a rotation, at a time
-	jmu        sync.Mutex    // journalled, unfolded and gathering
-	journalled []byte        // written to the journal, not yet folded: the file's records, free of pointers for the GC
-	unfolded   int           // how many events journalled holds
-	gathering  *journalBatch // reads waiting for the write in progress, to be written together after it
-	foldMu     sync.Mutex    // one fold at a time
-	retry      []byte        // the records of the batch being folded, or whose fold failed: folded first
+	journal    *journal   // nil: reads are committed to the database one call at a time
+	lock       *os.File   // the journal's lock, held while the trail is open
+	jmu        sync.Mutex // journal, journalled and unfolded
+	journalled []byte     // written to the journal, not yet folded: the file's records, free of pointers for the GC
+	unfolded   int        // how many events journalled holds
+	foldMu     sync.Mutex // one fold at a time
+	retry      []byte     // the records of the batch being folded, or whose fold failed: folded first
 	retryGen   int64
 	foldConn   *sql.Conn // SQLite: the connection folds run on (foldTx)
 }
@@ -59,7 +57,7 @@ func New(ctx context.Context, d *db.DB, now func() time.Time, pseudonym func(int
 	}
 	gen, err := t.recoverJournal(ctx, journalPath)
 	if err == nil {
-		t.journal, err = openJournal(journalPath, gen)
+		t.journal, err = openJournal(journalPath, gen, journalInitialSize, reserveBlocks)
 	}
 	if err != nil {
 		t.dropFoldConn()
@@ -102,7 +100,7 @@ func (t *Trail) PublicKey() ed25519.PublicKey { return t.signer.Public().(ed2551
 // ErrClosed is returned for events offered after Close.
 var ErrClosed = errors.New("audit: trail closed")
 
-// Append writes read events to the journal — one write to a local file — and returns once they
+// Append copies read events into the journal — a local file mapped in memory — and returns once they
 // are there; they reach the database's access chain at the next fold.
 func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
@@ -119,53 +117,25 @@ func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	return t.journalWrite(events)
 }
 
-// journalBatch gathers the records of reads made while the journal is being written, so that one
-// system call writes them all (group commit): the first read of a batch writes it, the others
-// wait for its outcome.
-type journalBatch struct {
-	records []byte
-	events  int
-	written chan struct{} // closed once the write is done; err is its outcome
-	err     error
-}
-
 // journalWrite writes events to the journal and returns once they are in it: durable, and folded
 // into the database later.
 func (t *Trail) journalWrite(events []Event) error {
 	now := t.now().UTC().Truncate(time.Microsecond)
 	t.jmu.Lock()
-	b := t.gathering
-	first := b == nil
-	if first {
-		b = &journalBatch{records: make([]byte, 0, 1024), written: make(chan struct{})} // a few reads' records
-		t.gathering = b
-	}
+	defer t.jmu.Unlock()
+	start := len(t.journalled)
 	for i := range events {
 		if events[i].At.IsZero() {
 			events[i].At = now
 		}
-		b.records = appendJournalRecord(b.records, &events[i])
+		t.journalled = appendJournalRecord(t.journalled, &events[i])
 	}
-	b.events += len(events)
-	t.jmu.Unlock()
-	if !first {
-		<-b.written
-		return b.err
+	if err := t.journal.write(t.journalled[start:]); err != nil {
+		t.journalled = t.journalled[:start]
+		return err
 	}
-	t.wmu.Lock()
-	t.jmu.Lock()
-	t.gathering = nil // the reads that come now gather for the next write
-	t.jmu.Unlock()
-	b.err = t.journal.write(b.records)
-	if b.err == nil {
-		t.jmu.Lock()
-		t.journalled = append(t.journalled, b.records...)
-		t.unfolded += b.events
-		t.jmu.Unlock()
-	}
-	t.wmu.Unlock()
-	close(b.written)
-	return b.err
+	t.unfolded += len(events)
+	return nil
 }
 
 // AppendTx writes events to the record chain inside the caller's transaction.
