@@ -42,21 +42,22 @@ func formatEmail(c *Column, v any, _ time.Time) (any, *FieldError) {
 	return local + "@" + strings.ToLower(domain), nil
 }
 
-// metropolitanNumber reads "06 12 34 56 78", "06.12.34.56.78", "0612345678" or "+33 6 12 34 56 78"
-// as the national number 612345678; anything else is left to Parse.
-func metropolitanNumber(s string) (uint64, bool) {
+// frenchNumber reads "06 12 34 56 78", "06.12.34.56.78", "0612345678" or "+33 6 12 34 56 78" as
+// the national number 612345678; international tells whether it was written with +33. Anything
+// else is left to Parse.
+func frenchNumber(s string) (national uint64, international, ok bool) {
 	var digits [12]byte
 	n := 0
 	for i := 0; i < len(s); i++ {
 		switch ch := s[i]; {
 		case ch >= '0' && ch <= '9' || ch == '+' && i == 0:
 			if n == len(digits) {
-				return 0, false
+				return 0, false, false
 			}
 			digits[n] = ch
 			n++
 		case ch != ' ' && ch != '.' && ch != '-':
-			return 0, false
+			return 0, false, false
 		}
 	}
 	var rest []byte
@@ -64,12 +65,12 @@ func metropolitanNumber(s string) (uint64, bool) {
 	case n == 10 && digits[0] == '0' && digits[1] != '0':
 		rest = digits[1:10]
 	case n == 12 && string(digits[:3]) == "+33" && digits[3] != '0':
-		rest = digits[3:12]
+		rest, international = digits[3:12], true
 	default:
-		return 0, false
+		return 0, false, false
 	}
 	national, err := strconv.ParseUint(string(rest), 10, 64)
-	return national, err == nil
+	return national, international, err == nil
 }
 
 // validFR tells whether libphonenumber deems a French national number of nine digits valid. Every
@@ -77,7 +78,7 @@ func metropolitanNumber(s string) (uint64, bool) {
 // (TestPhonePrefixDecidesValidity), so the answer is asked once per prefix and remembered: the
 // regular expressions behind it were most of the time of a phone number's check in an import.
 func validFR(national uint64) bool {
-	prefix := national / 10000 // 100000000 ≤ national < 1000000000 (metropolitanNumber)
+	prefix := national / 10000 // 100000000 ≤ national < 1000000000 (frenchNumber)
 	word, bit := prefix/64, uint64(1)<<(prefix%64)
 	if frPrefixKnown[word].Load()&bit != 0 {
 		return frPrefixValid[word].Load()&bit != 0
@@ -101,10 +102,21 @@ var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
 // formatPhoneFR accepts a French number in any usual writing: international (+33, +590…) or
 // national, where an overseas number (0690…) is national to its own numbering region.
 func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
-	// The usual metropolitan spellings skip Parse, a chain of regular expressions that took a
-	// third of a legacy import's validation; the number is checked the same way.
-	if national, ok := metropolitanNumber(v.(string)); ok && validFR(national) {
-		return "+33" + strconv.FormatUint(national, 10), nil
+	// The usual spellings skip Parse, a chain of regular expressions that took a third of a
+	// legacy import's validation; the number is checked the same way (TestPhoneFastPathAgreesWithParse).
+	if national, international, ok := frenchNumber(v.(string)); ok {
+		if validFR(national) {
+			return "+33" + strconv.FormatUint(national, 10), nil
+		}
+		// Written nationally, an overseas number has its own region's country code; written
+		// with +33, it is not one.
+		for _, region := range frenchRegions[1:] {
+			cc, nn := int32(phonenumbers.GetCountryCodeForRegion(region)), national
+			if !international && phonenumbers.IsValidNumberForRegion(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, region) {
+				return "+" + strconv.Itoa(int(cc)) + strconv.FormatUint(national, 10), nil
+			}
+		}
+		return nil, phoneError(c)
 	}
 	for _, region := range frenchRegions {
 		num, err := phonenumbers.Parse(v.(string), region)
@@ -115,7 +127,11 @@ func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
 			return phonenumbers.Format(num, phonenumbers.E164), nil
 		}
 	}
-	return nil, fieldErr(c, "format.phone_fr", "numéro de téléphone français invalide (exemple : 06 12 34 56 78)")
+	return nil, phoneError(c)
+}
+
+func phoneError(c *Column) *FieldError {
+	return fieldErr(c, "format.phone_fr", "numéro de téléphone français invalide (exemple : 06 12 34 56 78)")
 }
 
 // Departements lists the codes of the French départements, Corsica and overseas included.
