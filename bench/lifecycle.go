@@ -562,8 +562,11 @@ func (r *rawTx) removeIDs(table string) (int64, error) {
 			}
 		}
 	}
-	if _, err := r.exec("DELETE FROM search_index WHERE table_name = $1 AND row_id IN (SELECT id FROM bench_ids)", table); err != nil {
-		return 0, err
+	if t := r.dict.Table(table); t.PersonColumn != "" {
+		if _, err := r.exec("DELETE FROM search_index WHERE person_id IN (SELECT "+t.PersonColumn+" FROM "+table+
+			" WHERE id IN (SELECT id FROM bench_ids)) AND table_name = $1 AND row_id IN (SELECT id FROM bench_ids)", table); err != nil {
+			return 0, err
+		}
 	}
 	return r.exec("DELETE FROM " + table + " WHERE id IN (SELECT id FROM bench_ids)")
 }

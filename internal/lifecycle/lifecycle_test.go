@@ -550,3 +550,34 @@ func TestR34_ABatchOfManyQuotesFeedsTheStatistics(t *testing.T) {
 		}
 	})
 }
+
+// TestR33_RemovedRowsTakeTheirBlindIndexEntries: a run that deletes quotes and persons removes
+// their blind-index entries too (found through their persons), and none of anyone else's.
+func TestR33_RemovedRowsTakeTheirBlindIndexEntries(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		demoData(t, a, 300)
+		orphans := func(table string) int64 {
+			return count(t, a, "SELECT count(*) FROM search_index s WHERE s.table_name = $1 AND NOT EXISTS (SELECT 1 FROM "+table+" r WHERE r.id = s.row_id)", table)
+		}
+		missing := func(table string) int64 {
+			return count(t, a, "SELECT count(*) FROM "+table+" r WHERE r."+map[string]string{"persons": "email", "quotes": "plate"}[table]+
+				" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM search_index s WHERE s.table_name = $1 AND s.row_id = r.id)", table)
+		}
+		quotes, persons := count(t, a, "SELECT count(*) FROM quotes"), count(t, a, "SELECT count(*) FROM persons WHERE erased_at IS NULL")
+		run(t, a, day0)
+		if gone := quotes - count(t, a, "SELECT count(*) FROM quotes"); gone == 0 {
+			t.Fatal("the run deleted no quote: nothing checked")
+		}
+		if gone := persons - count(t, a, "SELECT count(*) FROM persons WHERE erased_at IS NULL"); gone == 0 {
+			t.Fatal("the run removed no person: nothing checked")
+		}
+		for _, table := range []string{"persons", "quotes"} {
+			if n := orphans(table); n != 0 {
+				t.Errorf("%d blind-index entries of deleted %s left", n, table)
+			}
+			if n := missing(table); n != 0 {
+				t.Errorf("%d %s kept lost their blind-index entries", n, table)
+			}
+		}
+	})
+}

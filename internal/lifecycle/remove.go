@@ -54,11 +54,17 @@ func (e *Engine) removeRows(ctx context.Context, tx *sql.Tx, table string, ids [
 		}
 	}
 	// The blind-index entries and the correction history (R25) of a row go with it: the history
-	// holds its earlier values, sealed under a key that may outlive the row.
-	for _, side := range []string{"search_index", "rectifications"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+side+" WHERE table_name = $1 AND row_id IN "+list, table); err != nil {
-			return 0, fmt.Errorf("delete %s %s: %w", table, side, err)
+	// holds its earlier values, sealed under a key that may outlive the row. Blind-index entries
+	// are found through their persons (search_index has no index by row); a table without a
+	// person column has none.
+	if t := e.dict.Table(table); t != nil && t.PersonColumn != "" {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM search_index WHERE person_id IN (SELECT "+t.PersonColumn+" FROM "+table+
+			" WHERE id IN "+list+") AND table_name = $1 AND row_id IN "+list, table); err != nil {
+			return 0, fmt.Errorf("delete %s search_index: %w", table, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rectifications WHERE table_name = $1 AND row_id IN "+list, table); err != nil {
+		return 0, fmt.Errorf("delete %s rectifications: %w", table, err)
 	}
 	n, err := exec(ctx, tx, "DELETE FROM "+table+" WHERE id IN "+list)
 	if err != nil {

@@ -640,9 +640,16 @@ func (l *Loader) undo() error {
 	for _, name := range slices.Backward(loaderTables) {
 		switch first, ok := l.firstID[name]; {
 		case name == "search_index":
-			for table, first := range l.firstID {
-				if err := del("DELETE FROM search_index WHERE table_name = $1 AND row_id >= $2", table, first); err != nil {
-					return err
+			// Through their persons (search_index has no index by row): those the loader wrote,
+			// and those outside the load it added records to.
+			if err := del("DELETE FROM search_index WHERE person_id >= $1", l.firstID["persons"]); err != nil {
+				return err
+			}
+			for person := range l.known {
+				for table, first := range l.firstID {
+					if err := del("DELETE FROM search_index WHERE person_id = $1 AND table_name = $2 AND row_id >= $3", person, table, first); err != nil {
+						return err
+					}
 				}
 			}
 		case name == "subject_keys":

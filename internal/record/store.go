@@ -992,8 +992,8 @@ func (s *Store) index(ctx context.Context, tx *sql.Tx, t *dictionary.Table, id, 
 			continue
 		}
 		if replace {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM search_index WHERE table_name = $1 AND row_id = $2 AND column_name = $3`,
-				t.Name, id, c.Name); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM search_index WHERE person_id = $1 AND table_name = $2 AND row_id = $3 AND column_name = $4`,
+				personID, t.Name, id, c.Name); err != nil {
 				return fmt.Errorf("record: unindex %s: %w", c.Name, err)
 			}
 		}
