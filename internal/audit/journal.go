@@ -387,10 +387,10 @@ func (t *Trail) Flush(ctx context.Context) error {
 	return os.Remove(t.journal.path + ".folding")
 }
 
-// folder folds the journal every foldEvery.
+// folder folds the journal every FoldEvery.
 func (t *Trail) folder() {
 	defer t.wg.Done()
-	tick := time.NewTicker(foldEvery)
+	tick := time.NewTicker(FoldEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -402,9 +402,9 @@ func (t *Trail) folder() {
 	}
 }
 
-// foldEvery is long because a fold costs by the page more than by the event: the reads counted
-// by day (days.go) are keyed by pseudonym, so a fold's counts land at random places, and each page
-// a fold touches is written (to the WAL, then to the file) once however many events land on it;
-// and each commit makes every other connection drop its page cache. The price: a fold holds the
-// write lock while it inserts, and writers wait.
-const foldEvery = 2 * time.Second
+// FoldEvery is how often a server folds its journal. It is long because a fold costs by the page
+// more than by the event: the reads counted by day (days.go) are keyed by pseudonym, so a fold's
+// counts land at random places, and each page a fold touches is written (to the WAL, then to the
+// file) once however many events land on it; and each commit makes every other connection drop
+// its page cache. The price: a fold holds the write lock while it inserts, and writers wait.
+const FoldEvery = 2 * time.Second
