@@ -100,8 +100,8 @@ func (t *Trail) PublicKey() ed25519.PublicKey { return t.signer.Public().(ed2551
 // ErrClosed is returned for events offered after Close.
 var ErrClosed = errors.New("audit: trail closed")
 
-// Append copies read events into the journal — a local file mapped in memory — and returns once they
-// are there; they reach the database's access chain at the next fold.
+// Append copies read events into the journal — a local file mapped in memory — and returns once
+// they are there; they reach the database's access chain at the next fold.
 func (t *Trail) Append(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil

@@ -103,17 +103,20 @@ var frenchRegions = []string{"FR", "GP", "MQ", "GF", "RE", "YT"}
 // national, where an overseas number (0690…) is national to its own numbering region.
 func formatPhoneFR(c *Column, v any, _ time.Time) (any, *FieldError) {
 	// The usual spellings skip Parse, a chain of regular expressions that took a third of a
-	// legacy import's validation; the number is checked the same way (TestPhoneFastPathAgreesWithParse).
+	// legacy import's validation; the number is checked the same way
+	// (TestPhoneFastPathAgreesWithParse).
 	if national, international, ok := frenchNumber(v.(string)); ok {
 		if validFR(national) {
 			return "+33" + strconv.FormatUint(national, 10), nil
 		}
 		// Written nationally, an overseas number has its own region's country code; written
 		// with +33, it is not one.
-		for _, region := range frenchRegions[1:] {
-			cc, nn := int32(phonenumbers.GetCountryCodeForRegion(region)), national
-			if !international && phonenumbers.IsValidNumberForRegion(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, region) {
-				return "+" + strconv.Itoa(int(cc)) + strconv.FormatUint(national, 10), nil
+		if !international {
+			for _, region := range frenchRegions[1:] {
+				cc, nn := int32(phonenumbers.GetCountryCodeForRegion(region)), national
+				if phonenumbers.IsValidNumberForRegion(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}, region) {
+					return "+" + strconv.Itoa(int(cc)) + strconv.FormatUint(national, 10), nil
+				}
 			}
 		}
 		return nil, phoneError(c)
