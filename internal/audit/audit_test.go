@@ -172,6 +172,11 @@ func TestR16_VerifyDetectsTampering(t *testing.T) {
 		{"deleted at the end of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 10`}, false, 10, "missing", ""},
 		{"deleted at the start of a range", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq = 11`}, false, 11, "missing", ""},
 		{"modified at the start of a range", []string{`UPDATE audit_events SET fields = 'email' WHERE chain = 'record' AND seq = 11`}, false, 11, "does not match its hash", ""},
+		// A gap across ranges is named once, from its first missing event to the one that ends it.
+		{"deleted across ranges", []string{`DELETE FROM audit_events WHERE chain = 'record' AND seq BETWEEN 9 AND 12`}, false, 9, "jumps from event 8 to event 13", ""},
+		{"inserted far past the end", []string{`INSERT INTO audit_events (chain, seq, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash)
+			 SELECT chain, 100005, at_us, user_id, department, action, table_name, row_id, subject, fields, purpose, detail, hash FROM audit_events WHERE chain = 'record' AND seq = 5`},
+			false, 21, "jumps from event 20 to event 100005", ""},
 		{"inserted", []string{
 			`UPDATE audit_events SET seq = seq + 1000 WHERE chain = 'record' AND seq >= 7`,
 			`UPDATE audit_events SET seq = seq - 999 WHERE chain = 'record' AND seq >= 1007`,

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -154,12 +155,26 @@ func verifyChain(ctx context.Context, d *db.DB, open func() (eventSource, error)
 			}()
 		}
 		wg.Wait()
-		for _, res := range results {
+		// A gap can span ranges: it is reported once, from its first missing event to the event
+		// that ends it, whichever ranges it crosses.
+		var gapFrom int64 // first missing event of a gap still open at the end of the ranges before
+		for i, res := range results {
 			if res.err != nil {
 				return cr, res.err
 			}
-			r.Problems = append(r.Problems, res.problems...)
 			cr.Events += res.events
+			if res.events == 0 {
+				gapFrom = cmp.Or(gapFrom, ranges[i].from)
+				continue
+			}
+			if res.first != ranges[i].from {
+				gapFrom = cmp.Or(gapFrom, ranges[i].from)
+			}
+			if gapFrom != 0 {
+				problem(gapFrom, "missing: the trail jumps from event %d to event %d (deleted)", gapFrom-1, res.first)
+			}
+			r.Problems = append(r.Problems, res.problems...)
+			gapFrom = res.openGap
 		}
 		prev = results[len(results)-1].lastHash
 		next = lastStored.Int64 + 1
@@ -203,6 +218,8 @@ func splitRange(from, to int64, n int) []seqRange {
 
 type rangeResult struct {
 	events   int64
+	first    int64 // the range's first event found
+	openGap  int64 // the first missing event of a gap that runs to the range's end, 0 for none
 	lastHash []byte
 	problems []Problem
 	err      error
@@ -299,7 +316,11 @@ func verifyRange(ctx context.Context, d *db.DB, open func() (eventSource, error)
 	next := rg.from
 	res.err = src.scan(ctx, chain, rg.from, rg.to, func(e *storedEvent) {
 		res.events++
+		if res.events == 1 {
+			res.first = e.seq // a gap before it is reported by Verify, which sees where it began
+		}
 		switch {
+		case e.seq != next && res.events == 1:
 		case e.seq != next:
 			problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, e.seq)
 		case e.badNumber:
@@ -326,7 +347,7 @@ func verifyRange(ctx context.Context, d *db.DB, open func() (eventSource, error)
 		return res
 	}
 	if next <= rg.to {
-		problem(next, "missing: the trail jumps from event %d to event %d (deleted)", next-1, rg.to+1)
+		res.openGap = next
 	}
 	res.lastHash = append([]byte(nil), prevBuf...)
 	return res
