@@ -76,7 +76,7 @@ func (t *Trail) signedEventHolds(ctx context.Context, c Checkpoint) (bool, error
 }
 
 // Unfolded is how many acknowledged reads wait in the server's journal to be folded into the
-// access chain (normally a few hundred milliseconds' worth; a number that only grows means the
+// access chain (normally at most FoldEvery's worth of reads; a number that only grows means the
 // folds fail).
 func (t *Trail) Unfolded() int {
 	t.jmu.Lock()
