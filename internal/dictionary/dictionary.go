@@ -143,6 +143,7 @@ type Column struct {
 	PublicForm string `json:"public_form"`
 
 	// Filled by Load from the type and the table's defaults.
+	Ref           string // "table.column": the place a sealed value and a blind index are bound to
 	Kind          Kind
 	Size          int
 	Scale         int
@@ -245,7 +246,8 @@ func (d *Dictionary) resolve() error {
 		}
 		t.byName = map[string]*Column{}
 		for _, c := range t.Columns {
-			where := t.Name + "." + c.Name
+			c.Ref = t.Name + "." + c.Name
+			where := c.Ref
 			if t.byName[c.Name] != nil {
 				errs = append(errs, fmt.Errorf("%s declared twice", where))
 			}

@@ -226,8 +226,9 @@ func run(ctx context.Context, in *input, w *worker, ld *record.Loader, rep *Repo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			vals := w.newRowValues()
 			for b := range work {
-				if err := w.batch(ctx, b); err != nil {
+				if err := w.batch(ctx, b, vals); err != nil {
 					cancel(err)
 				}
 				close(b.done)
@@ -340,14 +341,14 @@ func quoteProblem(pe *csv.ParseError) *Rejection {
 }
 
 // batch processes every row of b.
-func (w *worker) batch(ctx context.Context, b *batch) error {
+func (w *worker) batch(ctx context.Context, b *batch, vals rowValues) error {
 	for i := range b.items {
 		it := &b.items[i]
 		if it.problem != nil {
 			b.out[i] = outcome{line: it.line, verdict: rejected, problem: *it.problem, drops: b.out[i].drops[:0]}
 			continue
 		}
-		if err := w.process(ctx, it.line, it.rec, &b.out[i]); err != nil {
+		if err := w.process(ctx, it.line, it.rec, &b.out[i], vals); err != nil {
 			return err
 		}
 		it.rec = nil

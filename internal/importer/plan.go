@@ -91,7 +91,7 @@ func newPlan(d *dictionary.Dictionary, m *Mapping, header []string, headerAudit,
 		t := d.Table(name)
 		defs := map[string]any{}
 		for _, c := range t.Columns {
-			if v, ok := m.Defaults[t.Name+"."+c.Name]; ok {
+			if v, ok := m.Defaults[c.Ref]; ok {
 				defs[c.Name], _ = c.DecodeString(v, now) // checked by ParseMapping
 			} else if v := c.DefaultValue(); v != nil {
 				defs[c.Name] = v

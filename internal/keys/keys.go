@@ -205,16 +205,17 @@ const envelopeVersion = 1
 // Envelope: version(1) | nonce(12) | GCM( collected_unix(8) | len(channel)(1) | channel |
 // len(purpose)(1) | purpose | value ).
 func (s *SubjectKey) Seal(place string, p Provenance, value []byte) []byte {
-	plain := make([]byte, 0, 10+len(p.Channel)+len(p.Purpose)+len(value))
-	plain = binary.BigEndian.AppendUint64(plain, uint64(p.CollectedAt.Unix()))
+	// One allocation: the plaintext is written where its ciphertext goes, and encrypted in place.
+	size := 10 + len(p.Channel) + len(p.Purpose) + len(value)
+	out := make([]byte, 1+12, 1+12+size+s.aead.Overhead())
+	out[0] = envelopeVersion
+	rand.Read(out[1:13])
+	plain := binary.BigEndian.AppendUint64(out[13:13], uint64(p.CollectedAt.Unix()))
 	plain = append(plain, byte(len(p.Channel)))
 	plain = append(plain, p.Channel...)
 	plain = append(plain, byte(len(p.Purpose)))
 	plain = append(plain, p.Purpose...)
 	plain = append(plain, value...)
-	out := make([]byte, 1+12, 1+12+len(plain)+s.aead.Overhead())
-	out[0] = envelopeVersion
-	rand.Read(out[1:13])
 	return s.aead.Seal(out, out[1:13], plain, []byte(place))
 }
 

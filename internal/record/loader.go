@@ -30,8 +30,10 @@ type Loader struct {
 	ctx  context.Context
 	conn *sql.Conn
 	tx   *sql.Tx
-	// stmts are the prepared INSERTs, by table and number of rows, for the current transaction.
-	stmts    map[stmtKey]*sql.Stmt
+	// stmts are the prepared INSERTs, by table and number of rows, on the driver's connection:
+	// prepared once for the whole load, where a statement of database/sql lasts one transaction.
+	stmts    map[stmtKey]driver.Stmt
+	args     []driver.NamedValue
 	cacheKiB int64 // SQLite: the connection's page cache before the load, restored after
 	nextID   map[string]int64
 	pending  map[string][][]any
@@ -99,7 +101,7 @@ func (s *Store) NewLoader(ctx context.Context) (*Loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: loader: %w", err)
 	}
-	l := &Loader{s: s, ctx: ctx, conn: conn, nextID: map[string]int64{}, pending: map[string][][]any{},
+	l := &Loader{s: s, ctx: ctx, conn: conn, stmts: map[stmtKey]driver.Stmt{}, nextID: map[string]int64{}, pending: map[string][][]any{},
 		index: map[indexKey][]indexEntry{}, known: map[int64]bool{}}
 	if s.db.Dialect == db.SQLite {
 		err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&l.cacheKiB)
@@ -144,7 +146,7 @@ func (l *Loader) begin() error {
 	if err != nil {
 		return fmt.Errorf("record: loader: begin: %w", err)
 	}
-	l.tx, l.stmts = tx, map[stmtKey]*sql.Stmt{}
+	l.tx = tx
 	if l.s.db.Dialect == db.Postgres {
 		if _, err := tx.ExecContext(l.ctx, "LOCK TABLE "+strings.Join(loaderTables, ", ")+" IN EXCLUSIVE MODE"); err != nil {
 			tx.Rollback()
@@ -214,6 +216,7 @@ func (s *Store) Prepare(table string, vals map[string]any, sk *keys.SubjectKey, 
 		return nil, fmt.Errorf("record: loader: unknown table %s", table)
 	}
 	p := &Prepared{table: t, row: make([]any, len(t.Columns))}
+	var err error
 columns:
 	for i, c := range t.Columns {
 		if i == 0 || c.Name == t.PersonColumn {
@@ -223,7 +226,9 @@ columns:
 		if !ok {
 			v = c.DefaultValue()
 		}
-		p.row[i] = s.loaderArg(sqlArg(t, c, v, sk, prov))
+		if p.row[i], err = s.loaderArg(sqlArg(t, c, v, sk, prov)); err != nil {
+			return nil, fmt.Errorf("record: loader: %s: %w", c.Ref, err)
+		}
 		if c.Searchable == "" || v == nil {
 			continue
 		}
@@ -234,7 +239,7 @@ columns:
 			}
 		}
 		for _, term := range indexTerms(c, v) {
-			p.terms = append(p.terms, preparedTerm{c.Name, s.keys.BlindIndex(t.Name+"."+c.Name, term)})
+			p.terms = append(p.terms, preparedTerm{c.Name, s.keys.BlindIndex(c.Ref, term)})
 		}
 	}
 	return p, nil
@@ -243,11 +248,17 @@ columns:
 // loaderArg turns a time into the text the SQLite driver would write for it (time.Time.String,
 // as no _time_format is set), so that the worker calling Prepare formats it rather than the
 // loader's single writer, which binds it: the same bytes in the database either way.
-func (s *Store) loaderArg(v any) any {
+//
+// Any other value becomes one a driver takes as it is (an int becomes an int64…), as database/sql
+// would make it: the loader hands its rows to the driver directly.
+func (s *Store) loaderArg(v any) (any, error) {
 	if t, ok := v.(time.Time); ok && s.db.Dialect == db.SQLite {
-		return t.String()
+		return t.String(), nil
 	}
-	return v
+	if driver.IsValue(v) {
+		return v, nil
+	}
+	return driver.DefaultParameterConverter.ConvertValue(v)
 }
 
 // IndexHash is the blind-index entry of a field searched by exact match (persons.email…).
@@ -266,7 +277,7 @@ func (s *Store) IndexHash(table, column string, v any) (IndexHash, error) {
 	}
 	h := IndexHash{Column: column}
 	if terms := indexTerms(c, v); len(terms) == 1 && terms[0] != "" {
-		h.Hash = s.keys.BlindIndex(table+"."+column, terms[0])
+		h.Hash = s.keys.BlindIndex(c.Ref, terms[0])
 	}
 	return h, nil
 }
@@ -459,33 +470,49 @@ func (l *Loader) flushIndex() error {
 
 // insertRows writes count rows into a table with multi-row INSERTs; add appends the values of
 // the i-th row to a statement's arguments (no row is built apart only to be copied there). index,
-// for search_index, names the indexed column ("persons.email") whose entries these are.
+// for search_index, names the indexed column ("persons.email") whose entries these are. The
+// statements run on the driver's connection, inside the loader's transaction; the values are
+// those a driver takes (see loaderArg), so database/sql has nothing to convert.
 func (l *Loader) insertRows(table string, cols []string, index string, count int, add func(i int, args []any) []any) error {
 	// Stay under SQLite's 32766 bound variables per statement. Chunks are powers of two, so
-	// that a table has a handful of INSERTs, each prepared once per transaction and not parsed
-	// again (parsing was a fifth of a load's time on SQLite).
+	// that a table has a handful of INSERTs, each prepared once and not parsed again.
 	per := max(1, 30000/len(cols))
-	args := make([]any, 0, min(count, per)*len(cols))
+	vals := make([]any, 0, min(count, per)*len(cols))
 	for start := 0; start < count; {
 		n := 1 << (bits.Len(uint(min(count-start, per))) - 1)
-		args = args[:0]
+		vals = vals[:0]
 		for i := start; i < start+n; i++ {
-			args = add(i, args)
+			vals = add(i, vals)
 		}
 		start += n
-		stmt, err := l.insert(table, cols, index, n)
+		l.args = l.args[:0]
+		for i, v := range vals {
+			l.args = append(l.args, driver.NamedValue{Ordinal: i + 1, Value: v})
+		}
+		err := l.conn.Raw(func(dc any) error {
+			stmt, err := l.insert(dc, table, cols, index, n)
+			if err != nil {
+				return err
+			}
+			exec, ok := stmt.(driver.StmtExecContext)
+			if !ok {
+				return fmt.Errorf("record: loader: insert %s: the driver's statements take no context", table)
+			}
+			if _, err := exec.ExecContext(l.ctx, l.args); err != nil {
+				return fmt.Errorf("record: loader: insert %s: %w", table, err)
+			}
+			return nil
+		})
+		clear(l.args)
 		if err != nil {
 			return err
-		}
-		if _, err := stmt.ExecContext(l.ctx, args...); err != nil {
-			return fmt.Errorf("record: loader: insert %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
-// insert returns the prepared INSERT of n rows into a table, for the current transaction.
-func (l *Loader) insert(table string, cols []string, index string, n int) (*sql.Stmt, error) {
+// insert returns the prepared INSERT of n rows into a table, on the driver's connection dc.
+func (l *Loader) insert(dc any, table string, cols []string, index string, n int) (driver.Stmt, error) {
 	key := stmtKey{table, index, n}
 	if stmt := l.stmts[key]; stmt != nil {
 		return stmt, nil
@@ -530,7 +557,11 @@ func (l *Loader) insert(table string, cols []string, index string, n int) (*sql.
 		}
 		b.WriteByte(')')
 	}
-	stmt, err := l.tx.PrepareContext(l.ctx, b.String())
+	prep, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, fmt.Errorf("record: loader: the driver prepares no statement with a context")
+	}
+	stmt, err := prep.PrepareContext(l.ctx, b.String())
 	if err != nil {
 		return nil, fmt.Errorf("record: loader: prepare insert %s: %w", table, err)
 	}
@@ -559,6 +590,15 @@ func (l *Loader) release() {
 		return
 	}
 	ctx := context.WithoutCancel(l.ctx)
+	if len(l.stmts) > 0 {
+		l.conn.Raw(func(any) error {
+			for _, stmt := range l.stmts {
+				stmt.Close()
+			}
+			return nil
+		})
+		clear(l.stmts)
+	}
 	if l.cacheKiB != 0 {
 		l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", l.cacheKiB))
 	}

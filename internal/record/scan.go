@@ -183,7 +183,7 @@ func (w *walker) text(c *dictionary.Column, raw any, sk *keys.SubjectKey) (strin
 			return "", nil
 		}
 		blob, _ := raw.([]byte)
-		plain, _, err := sk.Open(w.t.Name+"."+c.Name, blob)
+		plain, _, err := sk.Open(c.Ref, blob)
 		return string(plain), err
 	}
 	v, err := c.FromDB(raw)

@@ -204,7 +204,7 @@ func (s *Store) Search(ctx context.Context, a Actor, table, field, term string, 
 	args := []any{t.Name, c.Name}
 	var hashes []string
 	for _, term := range terms {
-		args = append(args, s.keys.BlindIndex(t.Name+"."+c.Name, term))
+		args = append(args, s.keys.BlindIndex(c.Ref, term))
 		hashes = append(hashes, "$"+strconv.Itoa(len(args)))
 	}
 	args = append(args, len(terms))
@@ -340,7 +340,7 @@ func (s *Store) fetch(ctx context.Context, q querier, a Actor, t *dictionary.Tab
 					continue // the person's key was destroyed: the value is gone (crypto-shredding)
 				}
 				blob, _ := raw[i].([]byte)
-				plain, prov, err := sk.Open(t.Name+"."+c.Name, blob)
+				plain, prov, err := sk.Open(c.Ref, blob)
 				if err != nil {
 					return nil, fmt.Errorf("record: %s %d: %w", t.Name, id, err)
 				}
@@ -976,7 +976,7 @@ func sqlArg(t *dictionary.Table, c *dictionary.Column, v any, sk *keys.SubjectKe
 	case v == nil:
 		return nil
 	case c.Encrypted:
-		return sk.Seal(t.Name+"."+c.Name, prov, c.Text(v))
+		return sk.Seal(c.Ref, prov, c.Text(v))
 	case c.Kind == dictionary.KindNumeric:
 		return string(c.Text(v))
 	}
@@ -1000,7 +1000,7 @@ func (s *Store) index(ctx context.Context, tx *sql.Tx, t *dictionary.Table, id, 
 		for _, term := range indexTerms(c, v) {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO search_index (hash, table_name, column_name, row_id, person_id)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-				s.keys.BlindIndex(t.Name+"."+c.Name, term), t.Name, c.Name, id, personID); err != nil {
+				s.keys.BlindIndex(c.Ref, term), t.Name, c.Name, id, personID); err != nil {
 				return fmt.Errorf("record: index %s: %w", c.Name, err)
 			}
 		}

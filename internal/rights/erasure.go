@@ -249,7 +249,7 @@ func (s *Service) reseal(ctx context.Context, tx *sql.Tx, personID int64, kept [
 				if !c.Encrypted || !ok || v == nil || name == "persons" && c.Category != "identity" {
 					continue
 				}
-				args = append(args, sk.Seal(t.Name+"."+c.Name, r.Provenance[c.Name], c.Text(v)))
+				args = append(args, sk.Seal(c.Ref, r.Provenance[c.Name], c.Text(v)))
 				sets = append(sets, c.Name+" = $"+strconv.Itoa(len(args)))
 			}
 			if t.Column("archived") != nil {

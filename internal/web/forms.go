@@ -84,7 +84,7 @@ const maxUpload = 10 << 20
 func (s *server) formColumns(t *dictionary.Table, dept string, edit bool) []*dictionary.Column {
 	var cols []*dictionary.Column
 	for _, c := range t.Columns {
-		if !c.CanWrite(dept) || c.System || c.Name == t.Parent || derived[t.Name+"."+c.Name] {
+		if !c.CanWrite(dept) || c.System || c.Name == t.Parent || derived[c.Ref] {
 			continue
 		}
 		if edit && (c.Immutable || c.Kind == dictionary.KindBlob) {
@@ -150,7 +150,7 @@ func (s *server) field(t *dictionary.Table, c *dictionary.Column, values, errs m
 			f.Type = "tel"
 		}
 	}
-	if help, ok := optional[t.Name+"."+c.Name]; ok {
+	if help, ok := optional[c.Ref]; ok {
 		f.Required = false
 		f.Help = strings.TrimSpace(f.Help + " " + help)
 	}
@@ -276,7 +276,7 @@ func (s *server) defaults(t *dictionary.Table, cols []*dictionary.Column, st *se
 		if d := c.DefaultValue(); d != nil {
 			values[c.Name] = s.formValue(c, d)
 		}
-		if v, ok := prefill[t.Name+"."+c.Name]; ok {
+		if v, ok := prefill[c.Ref]; ok {
 			values[c.Name] = v
 		}
 		if c.Format == "past_time" && !c.Nullable() {
