@@ -238,6 +238,47 @@ func TestR16_VerifyDetectsTampering(t *testing.T) {
 	}
 }
 
+// TestR16_VerifyWhileTheTrailGrowsFindsNoProblem: the trail is verified while the server keeps
+// writing to it; events appended during a verification are not read as a truncated chain.
+func TestR16_VerifyWhileTheTrailGrowsFindsNoProblem(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, a *app.App) {
+		ctx := context.Background()
+		seedTrail(t, a, 5)
+		stop := make(chan struct{})
+		written := make(chan error, 1)
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					written <- nil
+					return
+				default:
+				}
+				if err := a.DB.InTx(ctx, func(tx *sql.Tx) error {
+					return a.Audit.AppendTx(ctx, tx, audit.Event{UserID: 5, Department: "support", Action: "update", Table: "tickets", RowID: int64(i + 1), Fields: "status"})
+				}); err != nil {
+					written <- err
+					return
+				}
+			}
+		}()
+		var problems []audit.Problem
+		for range 50 {
+			problems = append(problems, verify(t, a, nil).Problems...)
+		}
+		close(stop)
+		if err := <-written; err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("verifying a growing trail reports %d problems, the first: %v", len(problems), problems[0])
+		}
+		if r := verify(t, a, nil); !r.OK() {
+			t.Errorf("the trail at rest: %v", r.Problems)
+		}
+	})
+}
+
 // TestR16_RewrittenChainIsCaughtBySignedCheckpoints: whoever recomputes every hash after an edit
 // still cannot re-sign the checkpoints (the key is outside the database).
 func TestR16_RewrittenChainIsCaughtBySignedCheckpoints(t *testing.T) {

@@ -115,18 +115,18 @@ func verifyChain(ctx context.Context, d *db.DB, open func() (eventSource, error)
 			fileHashes[c.Seq] = c.Hash
 		}
 	}
-	var headSeq int64
-	var headHash []byte
-	if err := d.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE chain = $1`, chain).Scan(&headSeq, &headHash); err != nil {
-		return cr, fmt.Errorf("audit: read head of %s: %w", chain, err)
-	}
-
-	var first, lastStored sql.NullInt64
+	// The head and the chain's bounds are read in one statement, so in one snapshot: the trail
+	// grows while it is verified, and a head read before a write that the bounds see after it
+	// would look like a truncated chain. Events are only added past those bounds afterwards (a purge
+	// that runs during a verification, R17, can still remove its first ones).
 	// Two subqueries: SQLite reads a lone min() or max() from the index, but scans the whole
 	// chain for both in one query.
-	if err := d.QueryRowContext(ctx, `SELECT (SELECT min(seq) FROM audit_events WHERE chain = $1),
-		(SELECT max(seq) FROM audit_events WHERE chain = $1)`, chain).Scan(&first, &lastStored); err != nil {
-		return cr, fmt.Errorf("audit: read events: %w", err)
+	var headSeq int64
+	var headHash []byte
+	var first, lastStored sql.NullInt64
+	if err := d.QueryRowContext(ctx, `SELECT seq, hash, (SELECT min(seq) FROM audit_events WHERE chain = $1),
+		(SELECT max(seq) FROM audit_events WHERE chain = $1) FROM audit_heads WHERE chain = $1`, chain).Scan(&headSeq, &headHash, &first, &lastStored); err != nil {
+		return cr, fmt.Errorf("audit: read head and bounds of %s: %w", chain, err)
 	}
 	started := first.Valid
 	var prev []byte // the hash of the chain's last event
