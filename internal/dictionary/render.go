@@ -184,9 +184,9 @@ func (d *Dictionary) nature(t *Table) string {
 			for _, c := range other.Columns {
 				switch c.Searchable {
 				case "exact":
-					cols = append(cols, other.Name+"."+c.Name+" (valeur exacte)")
+					cols = append(cols, c.Ref+" (valeur exacte)")
 				case "tokens":
-					cols = append(cols, other.Name+"."+c.Name+" (mots)")
+					cols = append(cols, c.Ref+" (mots)")
 				}
 			}
 		}

@@ -110,16 +110,15 @@ func newPlan(d *dictionary.Dictionary, m *Mapping, header []string, headerAudit,
 			continue
 		}
 		for _, c := range d.Table(name).Columns {
-			ref := name + "." + c.Name
-			if c.Nullable() || c.System || c.PrimaryKey() || c.Name == d.Table(name).PersonColumn || derived[ref] || p.defaults[name][c.Name] != nil {
+			if c.Nullable() || c.System || c.PrimaryKey() || c.Name == d.Table(name).PersonColumn || derived[c.Ref] || p.defaults[name][c.Name] != nil {
 				continue
 			}
-			if col := p.byRef[ref]; col != nil {
+			if col := p.byRef[c.Ref]; col != nil {
 				col.required = true
 				p.required[name] = append(p.required[name], col)
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%s est obligatoire et aucune colonne conservée ne le donne (%s)", ref, droppedReason(p, ref)))
+			errs = append(errs, fmt.Errorf("%s est obligatoire et aucune colonne conservée ne le donne (%s)", c.Ref, droppedReason(p, c.Ref)))
 		}
 	}
 	return p, errors.Join(errs...)

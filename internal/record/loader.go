@@ -226,7 +226,7 @@ columns:
 		if !ok {
 			v = c.DefaultValue()
 		}
-		if p.row[i], err = s.loaderArg(sqlArg(t, c, v, sk, prov)); err != nil {
+		if p.row[i], err = s.loaderArg(sqlArg(c, v, sk, prov)); err != nil {
 			return nil, fmt.Errorf("record: loader: %s: %w", c.Ref, err)
 		}
 		if c.Searchable == "" || v == nil {

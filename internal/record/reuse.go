@@ -111,7 +111,7 @@ func (s *Store) renewProvenance(ctx context.Context, tx *sql.Tx, a Actor, t *dic
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		sets[i] = c.Name + " = $" + strconv.Itoa(i+1)
-		args = append(args, sqlArg(t, c, rec.Values[c.Name], sk, prov))
+		args = append(args, sqlArg(c, rec.Values[c.Name], sk, prov))
 		names[i] = c.Name
 	}
 	args = append(args, rec.ID)

@@ -964,14 +964,14 @@ func (s *Store) columnsAndArgs(t *dictionary.Table, vals map[string]any, sk *key
 			continue
 		}
 		names = append(names, c.Name)
-		args = append(args, sqlArg(t, c, v, sk, prov))
+		args = append(args, sqlArg(c, v, sk, prov))
 	}
 	return names, args
 }
 
 // sqlArg is a canonical value as the database stores it: sealed under the person's key when the
 // dictionary says the column is encrypted.
-func sqlArg(t *dictionary.Table, c *dictionary.Column, v any, sk *keys.SubjectKey, prov keys.Provenance) any {
+func sqlArg(c *dictionary.Column, v any, sk *keys.SubjectKey, prov keys.Provenance) any {
 	switch {
 	case v == nil:
 		return nil
